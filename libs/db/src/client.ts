@@ -1,0 +1,31 @@
+import postgres, { type Sql } from 'postgres';
+
+export interface SqlClientOptions {
+  url: string;
+  /** Pool size. */
+  max?: number;
+  /** Give up on a connection attempt after this long. */
+  connectTimeoutSeconds?: number;
+  /** Close a connection idle this long. */
+  idleTimeoutSeconds?: number;
+  /** Recycle every connection after this long, so a failover or DNS change is picked up. */
+  maxLifetimeSeconds?: number;
+  applicationName?: string;
+}
+
+export function createSqlClient(options: SqlClientOptions): Sql {
+  return postgres(options.url, {
+    max: options.max ?? 10,
+    connect_timeout: options.connectTimeoutSeconds ?? 10,
+    idle_timeout: options.idleTimeoutSeconds ?? 30,
+    max_lifetime: options.maxLifetimeSeconds ?? 30 * 60,
+    connection: { application_name: options.applicationName ?? 'fuel-code' },
+    // NOTICEs (e.g. "relation already exists, skipping") are not worth a log line each.
+    onnotice: () => undefined,
+  });
+}
+
+/** End the pool, giving in-flight queries `timeoutSeconds` before their sockets are cut. */
+export async function closeSqlClient(sql: Sql, timeoutSeconds = 5): Promise<void> {
+  await sql.end({ timeout: timeoutSeconds });
+}
