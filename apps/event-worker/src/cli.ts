@@ -1,0 +1,90 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, toError } from '@fuel-code/core';
+import { createRootLogger } from './clients';
+import { parseWorkerConfig, redactUrl, type Env, type WorkerFlags } from './config';
+import { runMigrate } from './migrate-command';
+import { runWorker } from './run';
+
+const ENV_HELP = `
+Environment:
+  REDIS_URL           Redis to consume from (default redis://127.0.0.1:6379)
+  DATABASE_URL        PostgreSQL to write to (default postgres://postgres@127.0.0.1:5432/postgres)
+  EVENTS_STREAM       stream key (default events:incoming)
+  CONSUMER_GROUP      consumer group (default event-processors)
+  CONSUMER_NAME       this consumer's name (default <hostname>-<pid>)
+  DEAD_LETTER_STREAM  dead-letter stream key (default events:dead-letter)
+  LOG_LEVEL           fatal|error|warn|info|debug|trace|silent (default info)
+  WORKER_HTTP_PORT    health and metrics port, 0 turns it off (default 9464)
+A flag beats its environment variable; a bad value exits with code 2.`;
+
+/** Exit code 2: the command line or environment is wrong. */
+class UsageExit extends Error {}
+
+export function buildProgram(env: Env): Command {
+  const program = new Command('worker')
+    .description('fuel-code event worker: consumes the event stream into PostgreSQL')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str) })
+    .addHelpText('after', ENV_HELP);
+
+  program
+    .command('run', { isDefault: true })
+    .description('consume events until SIGTERM/SIGINT (the default command)')
+    .addOption(new Option('--consumer-name <name>', 'consumer name in the group (env CONSUMER_NAME; default <hostname>-<pid>)'))
+    .addOption(new Option('--batch-size <n>', 'entries per XREADGROUP (default 10)'))
+    .addOption(new Option('--block-ms <ms>', 'XREADGROUP BLOCK time (default 5000)'))
+    .addOption(new Option('--claim-idle-ms <ms>', 'take over entries idle this long in other consumers (default 60000)'))
+    .addOption(new Option('--max-attempts <n>', 'processing attempts before dead-lettering (default 3)'))
+    .addOption(new Option('--stats-interval-ms <ms>', 'interval of the stats log line (default 60000)'))
+    .addOption(new Option('--http-port <port>', 'health/metrics port, 0 = off (env WORKER_HTTP_PORT; default 9464)'))
+    .addHelpText('after', ENV_HELP)
+    .exitOverride()
+    .action(async (flags: WorkerFlags) => {
+      const config = configOrExit(flags, env);
+      const logger = createRootLogger(config);
+      logger.info(
+        { consumer: config.consumer, redisUrl: redactUrl(config.redisUrl), databaseUrl: redactUrl(config.databaseUrl) },
+        'Starting event worker',
+      );
+      await runWorker(config, logger);
+    });
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations and exit')
+    .addHelpText('after', ENV_HELP)
+    .exitOverride()
+    .action(async () => {
+      const config = configOrExit({}, env);
+      await runMigrate(config, createRootLogger(config));
+    });
+
+  return program;
+}
+
+function configOrExit(flags: WorkerFlags, env: Env) {
+  try {
+    return parseWorkerConfig(flags, env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageExit(err.message);
+    throw err;
+  }
+}
+
+/** Parse argv and run; resolves with the process exit code. */
+export async function main(argv: readonly string[], env: Env): Promise<number> {
+  try {
+    await buildProgram(env).parseAsync([...argv]);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' ? 0 : 2;
+    }
+    if (err instanceof UsageExit) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`error: ${toError(err).message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,114 @@
+import { hostname } from 'node:os';
+import { ConfigError } from '@fuel-code/core';
+import { DEFAULT_CONSUMER_CONFIG, type ConsumerConfig } from '@fuel-code/consumer';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface WorkerConfig {
+  redisUrl: string;
+  databaseUrl: string;
+  logLevel: LogLevel;
+  /** 0 turns the HTTP server off. */
+  httpPort: number;
+  consumer: ConsumerConfig;
+}
+
+/** Flags as commander hands them over: strings, or undefined when not given. */
+export interface WorkerFlags {
+  consumerName?: string;
+  batchSize?: string;
+  blockMs?: string;
+  claimIdleMs?: string;
+  maxAttempts?: string;
+  statsIntervalMs?: string;
+  httpPort?: string;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+interface Source {
+  /** How the user named it: `--batch-size` or `EVENTS_STREAM`. */
+  name: string;
+  value: string;
+}
+
+/** flag > env > default: the first source that was given. */
+function pick(flag: [string, string | undefined] | undefined, env: [string, string | undefined] | undefined): Source | undefined {
+  if (flag && flag[1] !== undefined) return { name: flag[0], value: flag[1] };
+  if (env && env[1] !== undefined && env[1] !== '') return { name: env[0], value: env[1] };
+  return undefined;
+}
+
+function integer(source: Source | undefined, fallback: number, min: number, max: number): number {
+  if (!source) return fallback;
+  const n = Number(source.value);
+  if (!/^\d+$/.test(source.value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(`Invalid ${source.name}: expected an integer from ${min} to ${max}, got "${source.value}"`);
+  }
+  return n;
+}
+
+function url(source: Source | undefined, fallback: string, schemes: readonly string[]): string {
+  if (!source) return fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(source.value);
+  } catch {
+    throw new ConfigError(`Invalid ${source.name}: expected a URL (${schemes.join(' or ')}), got "${redactUrl(source.value)}"`);
+  }
+  if (!schemes.includes(parsed.protocol)) {
+    throw new ConfigError(`Invalid ${source.name}: expected a ${schemes.join(' or ')} URL, got "${parsed.protocol}"`);
+  }
+  return source.value;
+}
+
+function name(source: Source | undefined, fallback: string): string {
+  if (!source) return fallback;
+  if (!/^\S{1,200}$/.test(source.value)) {
+    throw new ConfigError(`Invalid ${source.name}: expected 1 to 200 characters without spaces, got "${source.value}"`);
+  }
+  return source.value;
+}
+
+/** Hide a password in a URL before it is printed. */
+export function redactUrl(value: string): string {
+  return value.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+}
+
+export function defaultConsumerName(pid: number = process.pid): string {
+  return `${hostname()}-${pid}`;
+}
+
+/** Parse flags and environment once into a frozen config; a bad value throws ConfigError naming it. */
+export function parseWorkerConfig(flags: WorkerFlags, env: Env, pid: number = process.pid): WorkerConfig {
+  const logLevelSource = pick(undefined, ['LOG_LEVEL', env['LOG_LEVEL']]);
+  const logLevel = (logLevelSource?.value ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`Invalid LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got "${logLevelSource?.value}"`);
+  }
+  const d = DEFAULT_CONSUMER_CONFIG;
+  const consumer: ConsumerConfig = Object.freeze({
+    stream: name(pick(undefined, ['EVENTS_STREAM', env['EVENTS_STREAM']]), d.stream),
+    group: name(pick(undefined, ['CONSUMER_GROUP', env['CONSUMER_GROUP']]), d.group),
+    consumerName: name(pick(['--consumer-name', flags.consumerName], ['CONSUMER_NAME', env['CONSUMER_NAME']]), defaultConsumerName(pid)),
+    deadLetterStream: name(pick(undefined, ['DEAD_LETTER_STREAM', env['DEAD_LETTER_STREAM']]), d.deadLetterStream),
+    batchSize: integer(pick(['--batch-size', flags.batchSize], undefined), d.batchSize, 1, 10_000),
+    blockMs: integer(pick(['--block-ms', flags.blockMs], undefined), d.blockMs, 1, 600_000),
+    claimIdleMs: integer(pick(['--claim-idle-ms', flags.claimIdleMs], undefined), d.claimIdleMs, 100, 86_400_000),
+    maxAttempts: integer(pick(['--max-attempts', flags.maxAttempts], undefined), d.maxAttempts, 1, 1000),
+    statsIntervalMs: integer(pick(['--stats-interval-ms', flags.statsIntervalMs], undefined), d.statsIntervalMs, 100, 86_400_000),
+    stopTimeoutMs: d.stopTimeoutMs,
+  });
+  return Object.freeze({
+    redisUrl: url(pick(undefined, ['REDIS_URL', env['REDIS_URL']]), 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    databaseUrl: url(
+      pick(undefined, ['DATABASE_URL', env['DATABASE_URL']]),
+      'postgres://postgres@127.0.0.1:5432/postgres',
+      ['postgres:', 'postgresql:'],
+    ),
+    logLevel,
+    httpPort: integer(pick(['--http-port', flags.httpPort], ['WORKER_HTTP_PORT', env['WORKER_HTTP_PORT']]), 9464, 0, 65_535),
+    consumer,
+  });
+}

@@ -1,0 +1,63 @@
+import type { Logger } from 'pino';
+import { isTransientDbError, toError, TransientError } from '@fuel-code/core';
+import { createStopSignal, retryTransient, startConsumer, type ConsumerHandle } from '@fuel-code/consumer';
+import { migrate } from '@fuel-code/db';
+import { closeClients, createRedis, createSql } from './clients';
+import type { WorkerConfig } from './config';
+import { createEventHandler } from './wire';
+
+/** Hard limit for shutdown: the contract promises exit within 10 s of SIGTERM. */
+const SHUTDOWN_LIMIT_MS = 9500;
+
+/** `run`: migrate, start the consumer, and stop cleanly on SIGTERM/SIGINT. */
+export async function runWorker(config: WorkerConfig, logger: Logger): Promise<void> {
+  const redis = createRedis(config, logger.child({ component: 'redis' }));
+  const sql = createSql(config);
+  const boot = createStopSignal();
+  const running: { consumer?: ConsumerHandle } = {};
+  let shuttingDown = false;
+
+  const shutdown = async (signalName: string) => {
+    if (shuttingDown) {
+      logger.warn(`Second ${signalName}: exiting now`);
+      process.exit(1);
+    }
+    shuttingDown = true;
+    logger.info(`${signalName} received: shutting down`);
+    const force = setTimeout(() => {
+      logger.error('Shutdown took too long: exiting anyway');
+      process.exit(0);
+    }, SHUTDOWN_LIMIT_MS);
+    force.unref();
+    boot.trigger();
+    try {
+      await running.consumer?.stop();
+    } catch (err) {
+      logger.error({ err: toError(err) }, 'Error while stopping the consumer');
+    }
+    await closeClients(redis, sql, logger);
+    logger.info('Worker stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  // Postgres may still be starting when the container boots: wait for it, don't crash-loop.
+  await retryTransient(
+    'applying migrations',
+    async () => {
+      try {
+        return await migrate({ sql, logger });
+      } catch (err) {
+        if (isTransientDbError(err)) throw new TransientError('postgres', toError(err).message, { cause: err });
+        throw err;
+      }
+    },
+    { signal: boot, logger },
+  );
+
+  const { registry } = createEventHandler(sql, logger);
+  const consumer = startConsumer({ redis, sql, registry, logger, config: config.consumer });
+  running.consumer = consumer;
+  await consumer.done;
+}

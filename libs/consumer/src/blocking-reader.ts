@@ -1,0 +1,74 @@
+import type Redis from 'ioredis';
+import type { Logger } from 'pino';
+import { readFromStream, type ReadOptions, type StreamEntry } from '@fuel-code/stream';
+
+export class WatchdogTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`blocking read did not return within ${ms} ms`);
+    this.name = 'WatchdogTimeoutError';
+  }
+}
+
+/**
+ * XREADGROUP BLOCK on a connection of its own (a blocking read must not hold up XACK and
+ * XADD), guarded by a watchdog. Its connection never re-sends a command after a reconnect
+ * (a re-sent BLOCK can hang forever) and fails pending commands at once instead of
+ * retrying them; the consume loop's own backoff does the retrying.
+ */
+export class BlockingReader {
+  private conn: Redis;
+  private closed = false;
+
+  constructor(
+    private readonly base: Redis,
+    private readonly logger: Logger,
+    private readonly connectionName: string,
+    private readonly watchdogMarginMs = 5000,
+  ) {
+    this.conn = this.connect();
+  }
+
+  private connect(): Redis {
+    const conn = this.base.duplicate({
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      connectionName: this.connectionName,
+    });
+    conn.on('error', (err: Error) => this.logger.debug({ err }, 'blocking read connection error'));
+    return conn;
+  }
+
+  async read(options: ReadOptions): Promise<StreamEntry[]> {
+    const conn = this.conn;
+    const limit = (options.blockMs ?? 0) + this.watchdogMarginMs;
+    let timer: NodeJS.Timeout | undefined;
+    const watchdog = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new WatchdogTimeoutError(limit)), limit);
+    });
+    try {
+      return await Promise.race([readFromStream(conn, options), watchdog]);
+    } catch (err) {
+      if (err instanceof WatchdogTimeoutError) {
+        this.logger.warn({ err }, 'Blocking read is stuck; replacing its connection');
+        this.replace();
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Abandon the read in flight (it rejects) and carry on with a fresh connection. */
+  replace(): void {
+    if (this.closed) return;
+    const old = this.conn;
+    this.conn = this.connect();
+    old.disconnect(false);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.conn.disconnect(false);
+  }
+}

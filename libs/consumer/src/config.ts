@@ -1,0 +1,29 @@
+export interface ConsumerConfig {
+  stream: string;
+  group: string;
+  consumerName: string;
+  deadLetterStream: string;
+  /** XREADGROUP COUNT. */
+  batchSize: number;
+  /** XREADGROUP BLOCK. */
+  blockMs: number;
+  /** Entries idle longer than this in another consumer's PEL are taken over. */
+  claimIdleMs: number;
+  /** Processing attempts before an entry is dead-lettered with reason `failed`. */
+  maxAttempts: number;
+  statsIntervalMs: number;
+  /** stop() gives the batch in hand this long before it returns anyway. */
+  stopTimeoutMs: number;
+}
+
+export const DEFAULT_CONSUMER_CONFIG = {
+  stream: 'events:incoming',
+  group: 'event-processors',
+  deadLetterStream: 'events:dead-letter',
+  batchSize: 10,
+  blockMs: 5000,
+  claimIdleMs: 60_000,
+  maxAttempts: 3,
+  statsIntervalMs: 60_000,
+  stopTimeoutMs: 8000,
+} as const satisfies Omit<ConsumerConfig, 'consumerName'>;

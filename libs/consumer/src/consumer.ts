@@ -1,0 +1,207 @@
+import type Redis from 'ioredis';
+import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
+import { toError, type HandlerRegistry } from '@fuel-code/core';
+import {
+  acknowledge,
+  claimPendingEntries,
+  deliveryCounts,
+  ensureConsumerGroup,
+  pendingCount,
+  readOwnPending,
+  touchPending,
+  type StreamEntry,
+} from '@fuel-code/stream';
+import { BlockingReader } from './blocking-reader';
+import type { ConsumerConfig } from './config';
+import { createEntryHandler } from './entry-handler';
+import { redisCall, retryTransient, type BackoffOptions, type RetryDeps } from './retry';
+import { createCounters, statsMessage, type ConsumerCounters } from './stats';
+import { createStopSignal, StoppedError } from './stop-signal';
+
+export interface ConsumerDeps {
+  /** For XACK, XADD, XAUTOCLAIM, XPENDING; the blocking read gets a duplicate of it. */
+  redis: Redis;
+  sql: Sql;
+  registry: HandlerRegistry;
+  logger: Logger;
+  config: ConsumerConfig;
+  backoff?: BackoffOptions;
+}
+
+export interface ConsumerHealth {
+  /** When the loop last finished an iteration (ms since epoch). */
+  lastProgressAt: number;
+  running: boolean;
+}
+
+export interface ConsumerHandle {
+  /** Stop reading, finish and ack the batch in hand, return within stopTimeoutMs. Idempotent. */
+  stop(): Promise<void>;
+  counters(): Readonly<ConsumerCounters>;
+  health(): ConsumerHealth;
+  /** Settles when the loop has ended (after stop()). */
+  readonly done: Promise<void>;
+}
+
+type Origin = 'new' | 'own-pending' | 'claimed';
+
+export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
+  const { redis, config } = deps;
+  const log = deps.logger.child({ component: 'consumer', consumer: config.consumerName });
+  const ref = { stream: config.stream, group: config.group, consumer: config.consumerName };
+  const signal = createStopSignal();
+  const counters = createCounters();
+  // Named after the consumer so an operator (or a test) can find it in CLIENT LIST.
+  const reader = new BlockingReader(redis, log, `fc-read:${config.consumerName.replace(/[^\w:.-]/g, '_')}`);
+  /** Ids of the batch in hand: their idle time is reset regularly, so no live work is reclaimed. */
+  let inHand: string[] = [];
+  const retry: RetryDeps = { signal, logger: log, ...(deps.backoff ? { backoff: deps.backoff } : {}) };
+  const entries = createEntryHandler({ ...deps, logger: log, counters, retry });
+  const health: ConsumerHealth = { lastProgressAt: Date.now(), running: true };
+  let retryDueAt: number | undefined;
+  let nextReclaimAt = 0;
+
+  const callRedis = <T>(what: string, fn: () => Promise<T>) => retryTransient(what, () => redisCall(fn), retry);
+
+  async function handleBatch(batch: StreamEntry[], origin: Origin): Promise<void> {
+    if (batch.length === 0) return;
+    inHand = batch.map((e) => e.id);
+    const deliveries =
+      origin === 'new' ? new Map<string, number>() : await callRedis('delivery counts', () => deliveryCounts(redis, ref, inHand));
+    const toAck: string[] = [];
+    let retries = 0;
+    for (const entry of batch) {
+      const outcome = await entries.handle(entry, deliveries.get(entry.id) ?? 1);
+      if (outcome === 'ack') toAck.push(entry.id);
+      else retries++;
+    }
+    if (retries > 0) {
+      // Retry soon, well before anyone else could reclaim the entry as idle.
+      const delay = Math.min(500, Math.floor(config.claimIdleMs / 4));
+      retryDueAt = Math.min(retryDueAt ?? Infinity, Date.now() + delay);
+    }
+    // A failed XACK after a commit is harmless: the entry is read again and is a duplicate.
+    await callRedis('XACK', () => acknowledge(redis, ref, toAck));
+    inHand = [];
+  }
+
+  /** Re-read this consumer's own pending entries once each (id 0, then after the last seen). */
+  async function drainOwnPending(): Promise<void> {
+    retryDueAt = undefined;
+    let afterId = '0';
+    for (;;) {
+      const page = await callRedis('reading own pending entries', () =>
+        readOwnPending(redis, { ...ref, count: config.batchSize, afterId }),
+      );
+      if (page.length === 0 || signal.stopped) return;
+      await handleBatch(page, 'own-pending');
+      afterId = page[page.length - 1]?.id ?? afterId;
+    }
+  }
+
+  /** Take over entries other consumers left idle longer than claimIdleMs. */
+  async function reclaimIdle(): Promise<void> {
+    nextReclaimAt = Date.now() + Math.max(1000, Math.floor(config.claimIdleMs / 2));
+    for (;;) {
+      const claimed = await callRedis('reclaiming idle entries', () =>
+        claimPendingEntries(redis, { ...ref, minIdleMs: config.claimIdleMs, count: config.batchSize }),
+      );
+      log.debug({ count: claimed.length }, 'Reclaim scan');
+      if (claimed.length === 0 || signal.stopped) return;
+      log.info({ count: claimed.length }, `Reclaimed ${claimed.length} idle entries from other consumers`);
+      await handleBatch(claimed, 'claimed');
+    }
+  }
+
+  async function ensureGroup(): Promise<void> {
+    await callRedis('creating the consumer group', () => ensureConsumerGroup(redis, ref));
+  }
+
+  async function readNew(): Promise<StreamEntry[]> {
+    const untilRetry = retryDueAt === undefined ? config.blockMs : Math.max(1, retryDueAt - Date.now());
+    try {
+      return await callRedis('reading new entries', () =>
+        reader.read({ ...ref, count: config.batchSize, blockMs: Math.min(config.blockMs, untilRetry) }),
+      );
+    } catch (err) {
+      if (!(err instanceof StoppedError) && /NOGROUP/.test(toError(err).message)) {
+        // Redis lost its data (e.g. restarted without persistence): recreate the group.
+        log.warn('Consumer group is gone (NOGROUP); recreating it');
+        await ensureGroup();
+        return [];
+      }
+      throw err;
+    }
+  }
+
+  async function run(): Promise<void> {
+    await ensureGroup();
+    log.info(
+      { registeredHandlers: deps.registry.listRegisteredTypes(), stream: config.stream, group: config.group },
+      'Event consumer started',
+    );
+    await drainOwnPending();
+    await reclaimIdle();
+    while (!signal.stopped) {
+      if (retryDueAt !== undefined && Date.now() >= retryDueAt) await drainOwnPending();
+      if (Date.now() >= nextReclaimAt) await reclaimIdle();
+      const batch = await readNew();
+      await handleBatch(batch, 'new');
+      health.lastProgressAt = Date.now();
+    }
+  }
+
+  const statsTimer = setInterval(() => {
+    pendingCount(redis, ref)
+      .then((pending) => log.info({ ...counters, pending }, statsMessage(counters, pending)))
+      .catch((err: unknown) => log.info({ ...counters, err: toError(err) }, statsMessage(counters, 'unknown')));
+  }, config.statsIntervalMs);
+  statsTimer.unref();
+
+  const heartbeat = setInterval(() => {
+    if (inHand.length > 0) touchPending(redis, ref, inHand).catch(() => undefined);
+  }, Math.max(50, Math.floor(config.claimIdleMs / 3)));
+  heartbeat.unref();
+
+  const done = run()
+    .catch((err: unknown) => {
+      if (err instanceof StoppedError) return;
+      // Nothing but a bug gets here: every dependency error is retried inside the loop.
+      log.fatal({ err: toError(err) }, 'Consumer loop crashed');
+      throw err;
+    })
+    .finally(() => {
+      health.running = false;
+      clearInterval(statsTimer);
+      clearInterval(heartbeat);
+      reader.close();
+    });
+  done.catch(() => undefined);
+
+  let stopping: Promise<void> | undefined;
+  function stop(): Promise<void> {
+    stopping ??= (async () => {
+      log.info('Stopping consumer');
+      signal.trigger();
+      // Don't wait out a BLOCK: the read in flight is abandoned and the loop sees the stop.
+      reader.close();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), config.stopTimeoutMs);
+      });
+      const outcome = await Promise.race([done.then(() => 'done' as const, () => 'done' as const), timedOut]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') log.warn({ inHand: inHand.length }, 'Consumer did not finish its batch in time; leaving it pending');
+      log.info({ ...counters }, 'Consumer stopped');
+    })();
+    return stopping;
+  }
+
+  return {
+    stop,
+    counters: () => counters,
+    health: () => ({ ...health }),
+    done,
+  };
+}

@@ -1,0 +1,49 @@
+/** One stream entry as read, fields kept as the raw bytes Redis holds. */
+export interface StreamEntry {
+  id: string;
+  /** Field name → raw value. Empty when the entry was deleted while still pending. */
+  fields: Map<string, Buffer>;
+  /** True when Redis still lists the id as pending but the entry itself is gone (trimmed/deleted). */
+  deleted: boolean;
+}
+
+/** The `event` field, the only one the contract defines. */
+export function eventField(entry: StreamEntry): Buffer | undefined {
+  return entry.fields.get('event');
+}
+
+/**
+ * Turn one raw `[id, [field, value, ...] | null]` reply into a StreamEntry. Never throws:
+ * an odd shape becomes an entry with no fields, which the consumer dead-letters.
+ */
+export function toStreamEntry(raw: unknown): StreamEntry | undefined {
+  if (!Array.isArray(raw) || raw.length < 1) return undefined;
+  const [rawId, rawFields] = raw as [unknown, unknown];
+  const id = Buffer.isBuffer(rawId) ? rawId.toString() : typeof rawId === 'string' ? rawId : undefined;
+  if (!id) return undefined;
+  const fields = new Map<string, Buffer>();
+  if (!Array.isArray(rawFields)) return { id, fields, deleted: rawFields === null };
+  for (let i = 0; i + 1 < rawFields.length; i += 2) {
+    const name: unknown = rawFields[i];
+    const value: unknown = rawFields[i + 1];
+    const key = Buffer.isBuffer(name) ? name.toString() : String(name);
+    // First occurrence wins if a producer wrote the same field twice.
+    if (fields.has(key)) continue;
+    fields.set(key, Buffer.isBuffer(value) ? value : Buffer.from(String(value)));
+  }
+  return { id, fields, deleted: false };
+}
+
+/** XREAD/XREADGROUP reply: `[[stream, [entry, ...]], ...]` or null on timeout. */
+export function entriesOfReadReply(reply: unknown): StreamEntry[] {
+  if (!Array.isArray(reply)) return [];
+  const entries: StreamEntry[] = [];
+  for (const perStream of reply) {
+    if (!Array.isArray(perStream) || !Array.isArray(perStream[1])) continue;
+    for (const raw of perStream[1] as unknown[]) {
+      const entry = toStreamEntry(raw);
+      if (entry) entries.push(entry);
+    }
+  }
+  return entries;
+}
