@@ -1,0 +1,66 @@
+import { ConfigError } from '@fuel-code/core';
+import { parseWorkerConfig } from '../src/config';
+
+test('defaults', () => {
+  const config = parseWorkerConfig({}, {}, 4242);
+  expect(config).toMatchObject({
+    redisUrl: 'redis://127.0.0.1:6379',
+    databaseUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
+    logLevel: 'info',
+    httpPort: 9464,
+    consumer: {
+      stream: 'events:incoming',
+      group: 'event-processors',
+      deadLetterStream: 'events:dead-letter',
+      batchSize: 10,
+      blockMs: 5000,
+      claimIdleMs: 60_000,
+      maxAttempts: 3,
+      statsIntervalMs: 60_000,
+    },
+  });
+  expect(config.consumer.consumerName).toMatch(/-4242$/);
+  expect(Object.isFrozen(config)).toBe(true);
+  expect(Object.isFrozen(config.consumer)).toBe(true);
+});
+
+test('env beats default, flag beats env', () => {
+  const env = {
+    REDIS_URL: 'redis://redis:6379',
+    DATABASE_URL: 'postgresql://u:p@db/fuel',
+    EVENTS_STREAM: 's',
+    CONSUMER_GROUP: 'g',
+    CONSUMER_NAME: 'from-env',
+    DEAD_LETTER_STREAM: 'dl',
+    LOG_LEVEL: 'debug',
+    WORKER_HTTP_PORT: '0',
+  };
+  const fromEnv = parseWorkerConfig({}, env);
+  expect(fromEnv).toMatchObject({ redisUrl: 'redis://redis:6379', databaseUrl: 'postgresql://u:p@db/fuel', logLevel: 'debug', httpPort: 0 });
+  expect(fromEnv.consumer).toMatchObject({ stream: 's', group: 'g', consumerName: 'from-env', deadLetterStream: 'dl' });
+
+  const fromFlags = parseWorkerConfig({ consumerName: 'from-flag', httpPort: '9999', batchSize: '500', blockMs: '100', claimIdleMs: '1000', maxAttempts: '5', statsIntervalMs: '250' }, env);
+  expect(fromFlags.httpPort).toBe(9999);
+  expect(fromFlags.consumer).toMatchObject({ consumerName: 'from-flag', batchSize: 500, blockMs: 100, claimIdleMs: 1000, maxAttempts: 5, statsIntervalMs: 250 });
+});
+
+test.each([
+  [{ batchSize: 'abc' }, {}, /Invalid --batch-size: expected an integer from 1 to 10000, got "abc"/],
+  [{ batchSize: '0' }, {}, /--batch-size/],
+  [{ blockMs: '-5' }, {}, /--block-ms/],
+  [{ maxAttempts: '1.5' }, {}, /--max-attempts/],
+  [{ httpPort: '70000' }, {}, /--http-port: expected an integer from 0 to 65535/],
+  [{}, { WORKER_HTTP_PORT: 'http' }, /Invalid WORKER_HTTP_PORT/],
+  [{}, { REDIS_URL: 'localhost:6379' }, /Invalid REDIS_URL/],
+  [{}, { DATABASE_URL: 'mysql://db/x' }, /Invalid DATABASE_URL: expected a postgres: or postgresql: URL/],
+  [{}, { LOG_LEVEL: 'loud' }, /Invalid LOG_LEVEL: expected one of fatal, error/],
+  [{}, { CONSUMER_NAME: 'has space' }, /Invalid CONSUMER_NAME/],
+  [{ consumerName: '' }, {}, /Invalid --consumer-name/],
+])('a bad value names what was wrong: %p %p', (flags, env, message) => {
+  expect(() => parseWorkerConfig(flags, env)).toThrow(ConfigError);
+  expect(() => parseWorkerConfig(flags, env)).toThrow(message);
+});
+
+test('a password in a bad URL is not echoed', () => {
+  expect(() => parseWorkerConfig({}, { DATABASE_URL: 'mysql://user:secret@db/x' })).toThrow(/^(?!.*secret)/);
+});
