@@ -15,6 +15,7 @@ import {
 import { BlockingReader } from './blocking-reader';
 import type { ConsumerConfig } from './config';
 import { createEntryHandler } from './entry-handler';
+import { notify, type ConsumerObserver } from './observer';
 import { redisCall, retryTransient, type BackoffOptions, type RetryDeps } from './retry';
 import { createCounters, statsMessage, type ConsumerCounters } from './stats';
 import { createStopSignal, StoppedError } from './stop-signal';
@@ -27,6 +28,8 @@ export interface ConsumerDeps {
   logger: Logger;
   config: ConsumerConfig;
   backoff?: BackoffOptions;
+  /** Metrics hooks (per-type outcomes, durations, dead letters, batch sizes); no-op when absent. */
+  observer?: ConsumerObserver;
 }
 
 export interface ConsumerHealth {
@@ -62,10 +65,28 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   let retryDueAt: number | undefined;
   let nextReclaimAt = 0;
 
-  const callRedis = <T>(what: string, fn: () => Promise<T>) => retryTransient(what, () => redisCall(fn), retry);
+  /** A Redis call retried through outages; a lost group (Redis restarted empty) is recreated first. */
+  const callRedis = <T>(what: string, fn: () => Promise<T>) =>
+    retryTransient(
+      what,
+      () =>
+        redisCall(async () => {
+          try {
+            return await fn();
+          } catch (err) {
+            if (/NOGROUP/.test(toError(err).message)) {
+              log.warn('Consumer group is gone (NOGROUP): Redis lost its data; recreating the group');
+              await ensureConsumerGroup(redis, ref);
+            }
+            throw err;
+          }
+        }),
+      retry,
+    );
 
   async function handleBatch(batch: StreamEntry[], origin: Origin): Promise<void> {
     if (batch.length === 0) return;
+    notify(deps.observer, 'onBatch', log, batch.length, origin);
     inHand = batch.map((e) => e.id);
     const deliveries =
       origin === 'new' ? new Map<string, number>() : await callRedis('delivery counts', () => deliveryCounts(redis, ref, inHand));
@@ -120,19 +141,9 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
 
   async function readNew(): Promise<StreamEntry[]> {
     const untilRetry = retryDueAt === undefined ? config.blockMs : Math.max(1, retryDueAt - Date.now());
-    try {
-      return await callRedis('reading new entries', () =>
-        reader.read({ ...ref, count: config.batchSize, blockMs: Math.min(config.blockMs, untilRetry) }),
-      );
-    } catch (err) {
-      if (!(err instanceof StoppedError) && /NOGROUP/.test(toError(err).message)) {
-        // Redis lost its data (e.g. restarted without persistence): recreate the group.
-        log.warn('Consumer group is gone (NOGROUP); recreating it');
-        await ensureGroup();
-        return [];
-      }
-      throw err;
-    }
+    return callRedis('reading new entries', () =>
+      reader.read({ ...ref, count: config.batchSize, blockMs: Math.min(config.blockMs, untilRetry) }),
+    );
   }
 
   async function run(): Promise<void> {

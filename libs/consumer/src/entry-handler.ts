@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import {
+  EVENT_TYPES,
   InvalidEventError,
   parseEventJson,
   processEvent,
@@ -12,6 +13,7 @@ import {
 } from '@fuel-code/core';
 import { deadLetter, eventField, type DeadLetter, type StreamEntry } from '@fuel-code/stream';
 import type { ConsumerConfig } from './config';
+import { notify, type ConsumerObserver } from './observer';
 import { redisCall, retryTransient, type RetryDeps } from './retry';
 import type { ConsumerCounters } from './stats';
 import { StoppedError } from './stop-signal';
@@ -27,6 +29,7 @@ export interface EntryHandlerDeps {
   config: ConsumerConfig;
   counters: ConsumerCounters;
   retry: RetryDeps;
+  observer?: ConsumerObserver;
 }
 
 function parseEntry(entry: StreamEntry): ParseResult {
@@ -38,6 +41,17 @@ function parseEntry(entry: StreamEntry): ParseResult {
     return { ok: false, error: new InvalidEventError([{ field: 'event', rule: 'stream entry has no `event` field' }]) };
   }
   return parseEventJson(raw.toString('utf8'));
+}
+
+/** The `type` of an entry that failed validation, when it names a known type (a bounded metric label). */
+function knownTypeOf(entry: StreamEntry): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(eventField(entry)?.toString('utf8') ?? '');
+    const type: unknown = parsed && typeof parsed === 'object' ? (parsed as { type?: unknown }).type : undefined;
+    return (EVENT_TYPES as readonly unknown[]).includes(type) ? (type as string) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -54,26 +68,37 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
   const attempts = new Map<string, number>();
   const log = deps.logger;
 
-  async function writeDeadLetter(d: Omit<DeadLetter, 'consumer'>): Promise<void> {
+  async function writeDeadLetter(d: Omit<DeadLetter, 'consumer'>, type: string | undefined): Promise<void> {
     await retryTransient(
       'dead-letter write',
       () => redisCall(() => deadLetter(deps.redis, config.deadLetterStream, { ...d, consumer: config.consumerName })),
       deps.retry,
     );
     counters.deadLettered[d.reason]++;
+    notify(deps.observer, 'onDeadLetter', log, d.reason, type);
   }
 
   async function processValid(entry: StreamEntry, event: FuelEvent, delivery: number): Promise<EntryOutcome> {
     const eventLog = log.child({ eventId: event.id, type: event.type, streamId: entry.id });
+    /** The last attempt's time in processEvent: waiting out an outage is not processing time. */
+    let attemptMs = 0;
     try {
       const result = await retryTransient(
         `processing event ${event.id}`,
-        () => processEvent(deps.sql, event, deps.registry, eventLog),
+        async () => {
+          const started = performance.now();
+          try {
+            return await processEvent(deps.sql, event, deps.registry, eventLog);
+          } finally {
+            attemptMs = performance.now() - started;
+          }
+        },
         deps.retry,
       );
       attempts.delete(entry.id);
       if (result.status === 'duplicate') counters.duplicates++;
       else counters.processed++;
+      notify(deps.observer, 'onEvent', log, event.type, result.status === 'duplicate' ? 'duplicate' : 'processed', attemptMs);
       counters.handlerFailures += result.handlerResults.filter((r) => r.status === 'failed').length;
       return 'ack';
     } catch (thrown) {
@@ -81,13 +106,14 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
       const err = toError(thrown);
       const attempt = Math.max(delivery, (attempts.get(entry.id) ?? 0) + 1);
       counters.errors++;
+      notify(deps.observer, 'onEvent', log, event.type, 'failed', attemptMs);
       if (attempt < config.maxAttempts) {
         attempts.set(entry.id, attempt);
         eventLog.warn({ err, attempt, maxAttempts: config.maxAttempts }, `Event ${event.id} failed (attempt ${attempt} of ${config.maxAttempts}): ${err.message}`);
         return 'retry';
       }
       eventLog.error({ err, attempts: attempt }, `Event ${event.id} permanently failed after ${attempt} attempts: ${err.message}`);
-      await writeDeadLetter({ event: eventField(entry), streamId: entry.id, reason: 'failed', error: err.message, attempts: attempt });
+      await writeDeadLetter({ event: eventField(entry), streamId: entry.id, reason: 'failed', error: err.message, attempts: attempt }, event.type);
       attempts.delete(entry.id);
       return 'ack';
     }
@@ -99,7 +125,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
       const parsed = parseEntry(entry);
       if (parsed.ok) return processValid(entry, parsed.event, delivery);
       log.warn({ streamId: entry.id, err: parsed.error }, `Invalid stream entry ${entry.id} dead-lettered: ${parsed.error.message}`);
-      await writeDeadLetter({ event: eventField(entry), streamId: entry.id, reason: 'invalid', error: parsed.error.message, attempts: delivery });
+      await writeDeadLetter({ event: eventField(entry), streamId: entry.id, reason: 'invalid', error: parsed.error.message, attempts: delivery }, knownTypeOf(entry));
       return 'ack';
     },
     /** Entries this process has seen fail and will retry. */

@@ -118,10 +118,29 @@ export async function deliveryCounts(redis: Redis, o: ConsumerRef, ids: readonly
   return counts;
 }
 
-/** Reset the idle time of entries this consumer holds, so no one reclaims work in progress. */
-export async function touchPending(redis: Redis, o: ConsumerRef, ids: readonly string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await redis.xclaim(o.stream, o.group, o.consumer, 0, ...ids, 'JUSTID');
+/*
+ * XCLAIM alone would also take an entry back from a consumer that has since claimed it, so
+ * each id is touched only while XPENDING still names this consumer as its owner, atomically.
+ */
+const TOUCH_OWN_PENDING = `
+local touched = 0
+for i = 3, #ARGV do
+  local owned = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])
+  if #owned == 1 then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    touched = touched + 1
+  end
+end
+return touched`;
+
+/**
+ * Reset the idle time of entries this consumer still holds, so no one reclaims work in
+ * progress. Leaves the delivery count alone; returns how many were touched.
+ */
+export async function touchPending(redis: Redis, o: ConsumerRef, ids: readonly string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const touched: unknown = await redis.eval(TOUCH_OWN_PENDING, 1, o.stream, o.group, o.consumer, ...ids);
+  return typeof touched === 'number' ? touched : 0;
 }
 
 /** The group's pending count (XPENDING summary). */

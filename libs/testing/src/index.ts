@@ -5,3 +5,6 @@ export { ensureTestServices } from './services';
 export { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, testDatabaseUrl, testRedisUrl, withDatabase } from './urls';
 export { waitFor, type WaitForOptions } from './wait-for';
 export * from './fixtures';
+export { freePort, startTcpProxy, withHostPort, type TcpProxy, type TcpProxyOptions } from './net';
+export { startRedisServer, type PrivateRedis, type RedisServerOptions } from './redis-server';
+export { spawnProcess, type ProcessExit, type ProcessLine, type SpawnOptions, type SpawnedProcess } from './child-process';

@@ -1,0 +1,81 @@
+import { ConfigError } from '@fuel-code/core';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface ApiConfig {
+  readonly port: number;
+  readonly apiKey: string;
+  readonly redisUrl: string;
+  readonly eventsStream: string;
+  readonly logLevel: LogLevel;
+}
+
+export const API_CONFIG_DEFAULTS = Object.freeze({
+  port: 3000,
+  redisUrl: 'redis://127.0.0.1:6379',
+  eventsStream: 'events:incoming',
+  logLevel: 'info' as LogLevel,
+});
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** An unset variable and an empty one mean the same: use the default. */
+function read(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined) return API_CONFIG_DEFAULTS.port;
+  // Number('') and Number(' 1e3 ') are numbers too; only plain digits are a port.
+  if (!/^\d{1,5}$/.test(raw.trim()) || Number(raw) > 65_535) {
+    throw new ConfigError(`PORT must be an integer from 0 to 65535 (0 picks a free port), got ${JSON.stringify(raw)}`);
+  }
+  return Number(raw);
+}
+
+function parseApiKey(raw: string | undefined): string {
+  if (raw === undefined) {
+    throw new ConfigError('API_KEY is required: set it to the secret clients send as "Authorization: Bearer <API_KEY>"');
+  }
+  // The key travels as one header token: whitespace could never be matched.
+  if (/\s/.test(raw)) throw new ConfigError('API_KEY must not contain whitespace');
+  return raw;
+}
+
+function parseRedisUrl(raw: string | undefined): string {
+  if (raw === undefined) return API_CONFIG_DEFAULTS.redisUrl;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    // The value is not echoed: a Redis URL may carry a password.
+    throw new ConfigError('REDIS_URL must be a URL like redis://host:6379 (or rediss:// for TLS)');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigError(`REDIS_URL must use redis:// or rediss://, got ${url.protocol}//`);
+  }
+  return raw;
+}
+
+function parseLogLevel(raw: string | undefined): LogLevel {
+  if (raw === undefined) return API_CONFIG_DEFAULTS.logLevel;
+  const level = LOG_LEVELS.find((l) => l === raw.trim().toLowerCase());
+  if (!level) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(raw)}`);
+  return level;
+}
+
+/**
+ * The API's whole configuration, read once from the environment (main passes process.env).
+ * Throws ConfigError naming the variable and what it expected.
+ */
+export function parseApiConfig(env: Env): ApiConfig {
+  return Object.freeze({
+    port: parsePort(read(env, 'PORT')),
+    apiKey: parseApiKey(read(env, 'API_KEY')),
+    redisUrl: parseRedisUrl(read(env, 'REDIS_URL')),
+    eventsStream: read(env, 'EVENTS_STREAM')?.trim() ?? API_CONFIG_DEFAULTS.eventsStream,
+    logLevel: parseLogLevel(read(env, 'LOG_LEVEL')),
+  });
+}

@@ -1,0 +1,83 @@
+import { ConfigError } from '@fuel-code/core';
+import { parseApiConfig, type Env } from '../src/config';
+
+function configError(env: Env): ConfigError {
+  try {
+    parseApiConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`expected ${JSON.stringify(env)} to be refused`);
+}
+
+describe('parseApiConfig', () => {
+  test('defaults everything but API_KEY', () => {
+    expect(parseApiConfig({ API_KEY: 'k' })).toEqual({
+      port: 3000,
+      apiKey: 'k',
+      redisUrl: 'redis://127.0.0.1:6379',
+      eventsStream: 'events:incoming',
+      logLevel: 'info',
+    });
+  });
+
+  test('reads every variable', () => {
+    expect(
+      parseApiConfig({
+        API_KEY: 'secret',
+        PORT: '8080',
+        REDIS_URL: 'rediss://user:pw@redis.internal:6380/2',
+        EVENTS_STREAM: 'custom:stream',
+        LOG_LEVEL: 'DEBUG',
+      }),
+    ).toEqual({
+      port: 8080,
+      apiKey: 'secret',
+      redisUrl: 'rediss://user:pw@redis.internal:6380/2',
+      eventsStream: 'custom:stream',
+      logLevel: 'debug',
+    });
+  });
+
+  test('the result is frozen', () => {
+    const config = parseApiConfig({ API_KEY: 'k' });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  test('an empty variable means unset', () => {
+    expect(parseApiConfig({ API_KEY: 'k', PORT: '', EVENTS_STREAM: ' ' }).port).toBe(3000);
+    expect(parseApiConfig({ API_KEY: 'k', EVENTS_STREAM: ' ' }).eventsStream).toBe('events:incoming');
+  });
+
+  test('API_KEY is required, and says how it is used', () => {
+    for (const env of [{}, { API_KEY: '' }, { API_KEY: '   ' }]) {
+      const err = configError(env);
+      expect(err.message).toContain('API_KEY is required');
+      expect(err.code).toBe('CONFIG_INVALID');
+    }
+    expect(configError({ API_KEY: 'two words' }).message).toContain('API_KEY must not contain whitespace');
+  });
+
+  test('PORT must be an integer from 0 to 65535', () => {
+    expect(parseApiConfig({ API_KEY: 'k', PORT: '0' }).port).toBe(0);
+    expect(parseApiConfig({ API_KEY: 'k', PORT: '65535' }).port).toBe(65535);
+    for (const bad of ['abc', '-1', '65536', '3.5', '1e3', '0x50', '80abc']) {
+      const err = configError({ API_KEY: 'k', PORT: bad });
+      expect(err.message).toMatch(/^PORT must be an integer from 0 to 65535/);
+      expect(err.message).toContain(JSON.stringify(bad));
+    }
+  });
+
+  test('REDIS_URL must be a redis URL, and a bad one is not echoed (it may hold a password)', () => {
+    expect(configError({ API_KEY: 'k', REDIS_URL: 'not a url:pw' }).message).toMatch(/^REDIS_URL must be a URL/);
+    const err = configError({ API_KEY: 'k', REDIS_URL: 'http://user:hunter2@host:6379' });
+    expect(err.message).toMatch(/^REDIS_URL must use redis:\/\/ or rediss:\/\//);
+    expect(err.message).not.toContain('hunter2');
+  });
+
+  test('LOG_LEVEL must be a pino level', () => {
+    expect(parseApiConfig({ API_KEY: 'k', LOG_LEVEL: 'silent' }).logLevel).toBe('silent');
+    expect(configError({ API_KEY: 'k', LOG_LEVEL: 'loud' }).message).toMatch(/^LOG_LEVEL must be one of fatal, error, warn, info/);
+  });
+});

@@ -1,0 +1,150 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import path from 'node:path';
+import type Redis from 'ioredis';
+import type { Logger } from 'pino';
+import { waitFor } from '@fuel-code/testing';
+import { createRedisClient, waitUntilReady } from '../src/redis';
+import { createServer, type ServerConfig } from '../src/server';
+import type { FastifyInstance } from 'fastify';
+
+export const REPO_ROOT = path.resolve(__dirname, '../../..');
+export const API_KEY = 'test-key-0123456789abcdef';
+
+export interface TestApp {
+  app: FastifyInstance;
+  redis: Redis;
+  /** `http://127.0.0.1:<port>` of the listening server. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The real server, listening on a free port, on a real client with the production options,
+ * connected before use. Tests go through real HTTP rather than `app.inject`: inject loads
+ * light-my-request, whose cookie@2 dependency is ESM-only and cannot load under jest.
+ */
+export async function startApp(redisUrl: string, logger: Logger, config: Partial<ServerConfig> & { eventsStream: string }): Promise<TestApp> {
+  const redis = createRedisClient(redisUrl, logger);
+  if (!(await waitUntilReady(redis, 10_000))) throw new Error(`Redis at ${redisUrl} is not ready`);
+  const app = createServer({ redis, logger, config: { apiKey: API_KEY, ...config } });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  return {
+    app,
+    redis,
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      await app.close();
+      redis.disconnect();
+    },
+  };
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  body: string;
+  json<T = unknown>(): T;
+}
+
+export async function request(url: string, init: RequestInit = {}): Promise<HttpResponse> {
+  const res = await fetch(url, init);
+  const body = await res.text();
+  return { status: res.status, headers: res.headers, body, json: <T>() => JSON.parse(body) as T };
+}
+
+/** POST a raw body to the ingest route, with the right key unless told otherwise. */
+export function postRaw(baseUrl: string, body: string, options: { key?: string | null; contentType?: string; authorization?: string } = {}): Promise<HttpResponse> {
+  const key = options.key === undefined ? API_KEY : options.key;
+  const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/json' };
+  if (options.authorization !== undefined) headers['authorization'] = options.authorization;
+  else if (key !== null) headers['authorization'] = `Bearer ${key}`;
+  return request(`${baseUrl}/api/events/ingest`, { method: 'POST', headers, body });
+}
+
+/** POST `{events}` to the ingest route. */
+export function ingest(baseUrl: string, events: unknown[], key: string | null = API_KEY): Promise<HttpResponse> {
+  return postRaw(baseUrl, JSON.stringify({ events }), { key });
+}
+
+export function health(baseUrl: string): Promise<HttpResponse> {
+  return request(`${baseUrl}/api/health`);
+}
+
+/** Entries of a stream as `[id, {field: value}]`, every field kept. */
+export async function streamEntries(redis: Redis, stream: string): Promise<{ id: string; fields: Record<string, string> }[]> {
+  const raw = await redis.xrange(stream, '-', '+');
+  return raw.map(([id, flat]) => {
+    const fields: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+    return { id, fields };
+  });
+}
+
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface Child {
+  process: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Kill if still running and wait for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** A child process whose output is collected, with nothing inherited from this env but PATH. */
+export function spawnChild(command: string, args: string[], env: Record<string, string>): Child {
+  const child = spawn(command, args, {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return {
+    process: child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+export interface PrivateRedis {
+  port: number;
+  url: string;
+  child: Child;
+  stop(): Promise<void>;
+}
+
+/** A redis-server of this test's own, so it can be killed, paused and restarted. */
+export async function startPrivateRedis(port: number): Promise<PrivateRedis> {
+  const child = spawnChild('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {});
+  await waitFor(() => child.stdout().includes('Ready to accept connections') || child.process.exitCode !== null, 10_000, {
+    description: `redis-server on port ${port} to start`,
+  });
+  if (child.process.exitCode !== null) throw new Error(`redis-server exited: ${child.stdout()}${child.stderr()}`);
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    child,
+    async stop() {
+      await child.stop('SIGKILL');
+    },
+  };
+}

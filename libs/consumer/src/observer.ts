@@ -1,0 +1,42 @@
+import { toError } from '@fuel-code/core';
+import type { DeadLetterReason } from '@fuel-code/stream';
+import type { Logger } from 'pino';
+
+/** What one processing attempt of a valid event came to. */
+export type EventOutcome = 'processed' | 'duplicate' | 'failed';
+
+/** Where a batch came from: a new read, a re-read of the consumer's own pending entries, or a claim. */
+export type BatchOrigin = 'new' | 'own-pending' | 'claimed';
+
+/**
+ * Optional hooks for metrics. Every method is optional; a throw from one is logged and
+ * ignored, so an observer can never break the consume loop.
+ */
+export interface ConsumerObserver {
+  /**
+   * One processing attempt of a valid event finished: `durationMs` is that attempt's time in
+   * processEvent (not time spent waiting out an outage). `failed` is an attempt that will be
+   * retried or, at the last attempt, dead-lettered.
+   */
+  onEvent?(type: string, outcome: EventOutcome, durationMs: number): void;
+  /** An entry was written to the dead-letter stream; `type` when the entry parsed that far. */
+  onDeadLetter?(reason: DeadLetterReason, type: string | undefined): void;
+  /** A non-empty batch is about to be handled. */
+  onBatch?(size: number, origin: BatchOrigin): void;
+}
+
+/** Call one observer hook, never letting it throw into the loop. */
+export function notify<K extends keyof ConsumerObserver>(
+  observer: ConsumerObserver | undefined,
+  hook: K,
+  logger: Logger,
+  ...args: Parameters<NonNullable<ConsumerObserver[K]>>
+): void {
+  const fn = observer?.[hook] as ((...a: unknown[]) => void) | undefined;
+  if (!fn) return;
+  try {
+    fn.apply(observer, args);
+  } catch (err) {
+    logger.debug({ err: toError(err), hook }, 'Consumer observer threw; ignored');
+  }
+}
