@@ -25,8 +25,10 @@ beforeAll(async () => {
   db = await createTestDatabase('worker_process');
   redis = createTestRedis();
 });
-beforeEach(() => {
+beforeEach(async () => {
   keys = uniqueStreamKeys('worker');
+  // Counts below are of the whole table: start each test from an empty one.
+  await db.sql`TRUNCATE events, sessions`;
 });
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.kill('SIGKILL')));
@@ -78,8 +80,8 @@ test('boots, migrates, consumes a session into rows, and exits 0 on SIGTERM whil
 });
 
 test('SIGTERM while busy: exits 0 within 10 s and what it processed is acknowledged', async () => {
-  await publishAll(redis, keys.stream, Array.from({ length: 5000 }, () => gitCommitEvent(null)));
-  const worker = start(['--batch-size', '100']);
+  await publishAll(redis, keys.stream, Array.from({ length: 30_000 }, () => gitCommitEvent(null)));
+  const worker = start(['--batch-size', '20']);
   await waitFor(async () => (await countEvents(db.sql)) >= 200, 20_000, { description: 'processing under way' });
   const t0 = Date.now();
   const exit = await worker.kill('SIGTERM');
@@ -93,7 +95,7 @@ test('kill -9 in the middle of a 10k backlog: another consumer finishes it, ever
     i % 100 === 0 ? sessionStartEvent(`kill-s${i}`) : gitCommitEvent(`kill-s${i - (i % 100)}`),
   );
   await publishAll(redis, keys.stream, events);
-  const first = start(['--batch-size', '50', '--consumer-name', 'doomed']);
+  const first = start(['--batch-size', '10', '--consumer-name', 'doomed']);
   await waitFor(async () => (await countEvents(db.sql)) >= 1000, 30_000, { description: '1000 events processed' });
   const killed = await first.kill('SIGKILL');
   expect(killed.signal).toBe('SIGKILL');

@@ -60,7 +60,7 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   /** Ids of the batch in hand: their idle time is reset regularly, so no live work is reclaimed. */
   let inHand: string[] = [];
   const retry: RetryDeps = { signal, logger: log, ...(deps.backoff ? { backoff: deps.backoff } : {}) };
-  const entries = createEntryHandler({ ...deps, logger: log, counters, retry });
+  const entryHandler = createEntryHandler({ ...deps, logger: log, counters, retry });
   const health: ConsumerHealth = { lastProgressAt: Date.now(), running: true };
   let retryDueAt: number | undefined;
   let nextReclaimAt = 0;
@@ -90,13 +90,9 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     inHand = batch.map((e) => e.id);
     const deliveries =
       origin === 'new' ? new Map<string, number>() : await callRedis('delivery counts', () => deliveryCounts(redis, ref, inHand));
-    const toAck: string[] = [];
-    let retries = 0;
-    for (const entry of batch) {
-      const outcome = await entries.handle(entry, deliveries.get(entry.id) ?? 1);
-      if (outcome === 'ack') toAck.push(entry.id);
-      else retries++;
-    }
+    const outcomes = await entryHandler.handleBatch(batch.map((entry) => ({ entry, delivery: deliveries.get(entry.id) ?? 1 })));
+    const toAck = batch.filter((e) => outcomes.get(e.id) !== 'retry').map((e) => e.id);
+    const retries = batch.length - toAck.length;
     if (retries > 0) {
       // Retry soon, well before anyone else could reclaim the entry as idle.
       const delay = Math.min(500, Math.floor(config.claimIdleMs / 4));
@@ -154,13 +150,37 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     );
     await drainOwnPending();
     await reclaimIdle();
+    let ahead: Promise<StreamEntry[]> | undefined;
     while (!signal.stopped) {
-      if (retryDueAt !== undefined && Date.now() >= retryDueAt) await drainOwnPending();
-      if (Date.now() >= nextReclaimAt) await reclaimIdle();
-      const batch = await readNew();
+      // Maintenance only with no read ahead in flight: a re-read of our own pending entries
+      // would otherwise see the read-ahead entries too.
+      if (!ahead) {
+        if (retryDueAt !== undefined && Date.now() >= retryDueAt) await drainOwnPending();
+        if (Date.now() >= nextReclaimAt) await reclaimIdle();
+      }
+      const batch = ahead ? await ahead : await readNew();
+      ahead = undefined;
+      // A full batch means a backlog: read and parse the next one while this one is in
+      // Postgres, so Node and Postgres work side by side.
+      if (batch.length === config.batchSize && !maintenanceDue()) {
+        ahead = readAhead();
+        ahead.catch(() => undefined);
+      }
       await handleBatch(batch, 'new');
       health.lastProgressAt = Date.now();
     }
+    // Stopping: a batch read ahead is ours too; finish it rather than leave it pending.
+    if (ahead) await handleBatch(await ahead.catch(() => []), 'new');
+  }
+
+  function maintenanceDue(): boolean {
+    return (retryDueAt !== undefined && Date.now() >= retryDueAt) || Date.now() >= nextReclaimAt;
+  }
+
+  async function readAhead(): Promise<StreamEntry[]> {
+    const entries = await callRedis('reading ahead', () => reader.read({ ...ref, count: config.batchSize }));
+    if (entries.length > 0) entryHandler.parseAhead(entries);
+    return entries;
   }
 
   const statsTimer = setInterval(() => {

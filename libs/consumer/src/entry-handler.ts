@@ -2,14 +2,15 @@ import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import {
-  EVENT_TYPES,
   InvalidEventError,
   parseEventJson,
+  processBatch,
   processEvent,
   toError,
   type FuelEvent,
   type HandlerRegistry,
   type ParseResult,
+  type ProcessResult,
 } from '@fuel-code/core';
 import { deadLetter, eventField, type DeadLetter, type StreamEntry } from '@fuel-code/stream';
 import type { ConsumerConfig } from './config';
@@ -32,6 +33,16 @@ export interface EntryHandlerDeps {
   observer?: ConsumerObserver;
 }
 
+/** An entry as read, with how many times Redis has handed it out (this time included). */
+export interface Delivery {
+  entry: StreamEntry;
+  delivery: number;
+}
+
+interface ValidDelivery extends Delivery {
+  event: FuelEvent;
+}
+
 function parseEntry(entry: StreamEntry): ParseResult {
   if (entry.deleted) {
     return { ok: false, error: new InvalidEventError([{ field: '', rule: 'entry was deleted from the stream before it was processed' }]) };
@@ -43,23 +54,14 @@ function parseEntry(entry: StreamEntry): ParseResult {
   return parseEventJson(raw.toString('utf8'));
 }
 
-/** The `type` of an entry that failed validation, when it names a known type (a bounded metric label). */
-function knownTypeOf(entry: StreamEntry): string | undefined {
-  try {
-    const parsed: unknown = JSON.parse(eventField(entry)?.toString('utf8') ?? '');
-    const type: unknown = parsed && typeof parsed === 'object' ? (parsed as { type?: unknown }).type : undefined;
-    return (EVENT_TYPES as readonly unknown[]).includes(type) ? (type as string) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
- * The per-entry error taxonomy:
+ * The error taxonomy, per batch and per entry:
  *  - invalid input is dead-lettered at once (reason `invalid`) and acknowledged;
- *  - a dependency outage is waited out with backoff and never counted against the entry;
- *  - any other failure is counted (the stream's delivery counter, which survives restarts,
- *    and an in-memory map) and the entry stays pending for a retry, until `maxAttempts`,
+ *  - the valid entries are processed together (processBatch); a dependency outage is waited
+ *    out with backoff and never counted against them;
+ *  - if Postgres refuses the batch, its entries are processed one by one, so a poison entry
+ *    fails alone: its failure is counted (the stream's delivery counter, which survives
+ *    restarts, and an in-memory map) and it stays pending for a retry, until `maxAttempts`,
  *    when it is dead-lettered with reason `failed` and acknowledged.
  * Throws only StoppedError (stop requested while waiting on a dependency).
  */
@@ -67,8 +69,10 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
   const { config, counters } = deps;
   const attempts = new Map<string, number>();
   const log = deps.logger;
+  /** Entries parsed ahead of time (while the previous batch was in Postgres). */
+  const parsedAhead = new WeakMap<StreamEntry, ParseResult>();
 
-  async function writeDeadLetter(d: Omit<DeadLetter, 'consumer'>, type: string | undefined): Promise<void> {
+  async function writeDeadLetter(d: Omit<DeadLetter, 'consumer'>, type?: string): Promise<void> {
     await retryTransient(
       'dead-letter write',
       () => redisCall(() => deadLetter(deps.redis, config.deadLetterStream, { ...d, consumer: config.consumerName })),
@@ -78,35 +82,35 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
     notify(deps.observer, 'onDeadLetter', log, d.reason, type);
   }
 
-  async function processValid(entry: StreamEntry, event: FuelEvent, delivery: number): Promise<EntryOutcome> {
+  /** `durationMs`: this event's share of the time its (batch) transaction took. */
+  function count(result: ProcessResult, type: string, durationMs: number): void {
+    if (result.status === 'duplicate') counters.duplicates++;
+    else counters.processed++;
+    notify(deps.observer, 'onEvent', log, type, result.status, durationMs);
+    counters.handlerFailures += result.handlerResults.filter((r) => r.status === 'failed').length;
+  }
+
+  async function processOne({ entry, event, delivery }: ValidDelivery): Promise<EntryOutcome> {
     const eventLog = log.child({ eventId: event.id, type: event.type, streamId: entry.id });
-    /** The last attempt's time in processEvent: waiting out an outage is not processing time. */
-    let attemptMs = 0;
+    let started = Date.now();
     try {
       const result = await retryTransient(
         `processing event ${event.id}`,
-        async () => {
-          const started = performance.now();
-          try {
-            return await processEvent(deps.sql, event, deps.registry, eventLog);
-          } finally {
-            attemptMs = performance.now() - started;
-          }
+        () => {
+          started = Date.now();
+          return processEvent(deps.sql, event, deps.registry, eventLog);
         },
         deps.retry,
       );
+      count(result, event.type, Date.now() - started);
       attempts.delete(entry.id);
-      if (result.status === 'duplicate') counters.duplicates++;
-      else counters.processed++;
-      notify(deps.observer, 'onEvent', log, event.type, result.status === 'duplicate' ? 'duplicate' : 'processed', attemptMs);
-      counters.handlerFailures += result.handlerResults.filter((r) => r.status === 'failed').length;
       return 'ack';
     } catch (thrown) {
       if (thrown instanceof StoppedError) throw thrown;
       const err = toError(thrown);
       const attempt = Math.max(delivery, (attempts.get(entry.id) ?? 0) + 1);
       counters.errors++;
-      notify(deps.observer, 'onEvent', log, event.type, 'failed', attemptMs);
+      notify(deps.observer, 'onEvent', log, event.type, 'failed', Date.now() - started);
       if (attempt < config.maxAttempts) {
         attempts.set(entry.id, attempt);
         eventLog.warn({ err, attempt, maxAttempts: config.maxAttempts }, `Event ${event.id} failed (attempt ${attempt} of ${config.maxAttempts}): ${err.message}`);
@@ -119,14 +123,58 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
     }
   }
 
+  async function processValid(valid: ValidDelivery[]): Promise<Map<string, EntryOutcome>> {
+    const outcomes = new Map<string, EntryOutcome>();
+    if (valid.length === 0) return outcomes;
+    try {
+      const events = valid.map((v) => v.event);
+      let started = Date.now();
+      const results = await retryTransient(
+        `processing a batch of ${events.length}`,
+        () => {
+          started = Date.now();
+          return processBatch(deps.sql, events, deps.registry, log);
+        },
+        deps.retry,
+      );
+      const share = (Date.now() - started) / events.length;
+      results.forEach((result, i) => count(result, events[i]?.type ?? 'unknown', share));
+      for (const v of valid) {
+        attempts.delete(v.entry.id);
+        outcomes.set(v.entry.id, 'ack');
+      }
+      return outcomes;
+    } catch (thrown) {
+      if (thrown instanceof StoppedError) throw thrown;
+      if (valid.length > 1) {
+        log.warn({ err: toError(thrown), count: valid.length }, `Batch of ${valid.length} refused; processing its events one by one`);
+      }
+    }
+    for (const v of valid) outcomes.set(v.entry.id, await processOne(v));
+    return outcomes;
+  }
+
   return {
-    /** `delivery` is how many times Redis has handed this entry out, this time included. */
-    async handle(entry: StreamEntry, delivery: number): Promise<EntryOutcome> {
-      const parsed = parseEntry(entry);
-      if (parsed.ok) return processValid(entry, parsed.event, delivery);
-      log.warn({ streamId: entry.id, err: parsed.error }, `Invalid stream entry ${entry.id} dead-lettered: ${parsed.error.message}`);
-      await writeDeadLetter({ event: eventField(entry), streamId: entry.id, reason: 'invalid', error: parsed.error.message, attempts: delivery }, knownTypeOf(entry));
-      return 'ack';
+    /** Handle a batch of deliveries; resolves with the outcome of each entry id. */
+    async handleBatch(batch: readonly Delivery[]): Promise<Map<string, EntryOutcome>> {
+      const valid: ValidDelivery[] = [];
+      const outcomes = new Map<string, EntryOutcome>();
+      for (const { entry, delivery } of batch) {
+        const parsed = parsedAhead.get(entry) ?? parseEntry(entry);
+        if (parsed.ok) {
+          valid.push({ entry, delivery, event: parsed.event });
+          continue;
+        }
+        log.warn({ streamId: entry.id, err: parsed.error }, `Invalid stream entry ${entry.id} dead-lettered: ${parsed.error.message}`);
+        await writeDeadLetter({ event: eventField(entry), streamId: entry.id, reason: 'invalid', error: parsed.error.message, attempts: delivery });
+        outcomes.set(entry.id, 'ack');
+      }
+      for (const [id, outcome] of await processValid(valid)) outcomes.set(id, outcome);
+      return outcomes;
+    },
+    /** Parse entries now, so handleBatch finds the work done. */
+    parseAhead(entries: readonly StreamEntry[]): void {
+      for (const entry of entries) parsedAhead.set(entry, parseEntry(entry));
     },
     /** Entries this process has seen fail and will retry. */
     retryingCount: () => attempts.size,

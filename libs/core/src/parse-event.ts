@@ -1,4 +1,4 @@
-import type { ZodIssue } from 'zod';
+import type { z } from 'zod/v4';
 import { envelopeSchema, PAYLOAD_SCHEMAS, type FuelEvent } from './envelope';
 import { InvalidEventError, type ValidationIssue } from './errors';
 
@@ -6,9 +6,9 @@ export type ParseResult =
   | { ok: true; event: FuelEvent }
   | { ok: false; error: InvalidEventError };
 
-function toIssue(issue: ZodIssue, prefix: readonly (string | number)[] = []): ValidationIssue {
-  const field = [...prefix, ...issue.path].join('.');
-  if (issue.code === 'invalid_type' && issue.received === 'undefined') {
+function toIssue(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[] = []): ValidationIssue {
+  const field = [...prefix, ...issue.path].map(String).join('.');
+  if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) {
     return { field, rule: `is required (${issue.expected})` };
   }
   return { field, rule: issue.message };

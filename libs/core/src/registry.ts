@@ -2,35 +2,50 @@ import type { Logger } from 'pino';
 import type { EventType, FuelEvent } from './envelope';
 import type { Db } from './sql/types';
 
-export interface HandlerContext {
-  /** A savepoint inside the event's transaction: a throw rolls back only the handler's writes. */
-  sql: Db;
+/** An event with the server-made id of the workspace it was filed under. */
+export interface HandlerItem {
   event: FuelEvent;
-  /** The server-made workspace id the event was filed under. */
   workspaceId: string;
+}
+
+export interface HandlerContext extends HandlerItem {
+  /** A savepoint inside the batch's transaction: a throw rolls back only this handler's writes. */
+  sql: Db;
+  logger: Logger;
+}
+
+export interface BatchHandlerContext {
+  /** A savepoint: if the batch handler throws, each event's handler runs alone instead. */
+  sql: Db;
+  /** New (not duplicate) events of one type, in stream order. */
+  items: readonly HandlerItem[];
   logger: Logger;
 }
 
 export type EventHandler = (ctx: HandlerContext) => Promise<void>;
+export type BatchEventHandler = (ctx: BatchHandlerContext) => Promise<void>;
+
+export interface HandlerRegistration {
+  /** Handles many events of the type in few statements; must equal running `handler` on each in order. */
+  batch?: BatchEventHandler;
+}
 
 export interface HandlerRegistry {
-  register(type: EventType, handler: EventHandler): void;
+  register(type: EventType, handler: EventHandler, options?: HandlerRegistration): void;
   getHandler(type: EventType): EventHandler | undefined;
+  getBatchHandler(type: EventType): BatchEventHandler | undefined;
   listRegisteredTypes(): EventType[];
 }
 
 export function createHandlerRegistry(): HandlerRegistry {
-  const handlers = new Map<EventType, EventHandler>();
+  const handlers = new Map<EventType, { one: EventHandler; batch?: BatchEventHandler }>();
   return {
-    register(type, handler) {
+    register(type, handler, options) {
       if (handlers.has(type)) throw new Error(`a handler for ${type} is already registered`);
-      handlers.set(type, handler);
+      handlers.set(type, { one: handler, ...(options?.batch ? { batch: options.batch } : {}) });
     },
-    getHandler(type) {
-      return handlers.get(type);
-    },
-    listRegisteredTypes() {
-      return [...handlers.keys()].sort();
-    },
+    getHandler: (type) => handlers.get(type)?.one,
+    getBatchHandler: (type) => handlers.get(type)?.batch,
+    listRegisteredTypes: () => [...handlers.keys()].sort(),
   };
 }

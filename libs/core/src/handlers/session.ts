@@ -1,10 +1,10 @@
 import { sessionEndDataSchema, sessionStartDataSchema } from '../envelope';
-import type { EventHandler } from '../registry';
-import { upsertSessionEnd, upsertSessionStart } from '../sql/sessions';
+import type { BatchEventHandler, EventHandler, HandlerItem } from '../registry';
+import { upsertSessionEnds, upsertSessionStarts, type SessionEndRow, type SessionStartRow } from '../sql/sessions';
 
-export const handleSessionStart: EventHandler = async ({ sql, event, workspaceId }) => {
+function startRow({ event, workspaceId }: HandlerItem): SessionStartRow {
   const data = sessionStartDataSchema.parse(event.data);
-  await upsertSessionStart(sql, {
+  return {
     id: data.cc_session_id,
     workspaceId,
     deviceId: event.device_id,
@@ -12,17 +12,23 @@ export const handleSessionStart: EventHandler = async ({ sql, event, workspaceId
     gitBranch: data.git_branch,
     model: data.model,
     source: data.source,
-  });
-};
+  };
+}
 
-export const handleSessionEnd: EventHandler = async ({ sql, event, workspaceId }) => {
+function endRow({ event, workspaceId }: HandlerItem): SessionEndRow {
   const data = sessionEndDataSchema.parse(event.data);
-  await upsertSessionEnd(sql, {
+  return {
     id: data.cc_session_id,
     workspaceId,
     deviceId: event.device_id,
     endedAt: event.timestamp,
     endReason: data.end_reason,
     durationMs: data.duration_ms,
-  });
-};
+  };
+}
+
+export const handleSessionStart: EventHandler = ({ sql, ...item }) => upsertSessionStarts(sql, [startRow(item)]);
+export const handleSessionStarts: BatchEventHandler = ({ sql, items }) => upsertSessionStarts(sql, items.map(startRow));
+
+export const handleSessionEnd: EventHandler = ({ sql, ...item }) => upsertSessionEnds(sql, [endRow(item)]);
+export const handleSessionEnds: BatchEventHandler = ({ sql, items }) => upsertSessionEnds(sql, items.map(endRow));

@@ -1,10 +1,21 @@
+import { rowsParam } from './batch-rows';
 import type { Db } from './types';
 
-/** Create the device on first sight; widen its first/last seen window otherwise. */
-export async function upsertDevice(db: Db, deviceId: string, seenAt: string): Promise<void> {
+export interface DeviceSighting {
+  deviceId: string;
+  seenAt: string;
+}
+
+/** Create each device on first sight; widen its first/last seen window otherwise. */
+export async function upsertDevices(db: Db, sightings: readonly DeviceSighting[]): Promise<void> {
+  if (sightings.length === 0) return;
+  const rows = sightings.map((s) => ({ id: s.deviceId, ts: s.seenAt }));
   await db`
     INSERT INTO devices (id, name, first_seen_at, last_seen_at)
-    VALUES (${deviceId}, ${deviceId}, ${seenAt}, ${seenAt})
+    SELECT r.id, r.id, min(r.ts::timestamptz), max(r.ts::timestamptz)
+    FROM jsonb_to_recordset(${rowsParam(db, rows)}::jsonb) AS r(id text, ts text)
+    GROUP BY r.id
+    ORDER BY r.id
     ON CONFLICT (id) DO UPDATE SET
       first_seen_at = LEAST(devices.first_seen_at, EXCLUDED.first_seen_at),
       last_seen_at = GREATEST(devices.last_seen_at, EXCLUDED.last_seen_at)
@@ -12,13 +23,25 @@ export async function upsertDevice(db: Db, deviceId: string, seenAt: string): Pr
        OR EXCLUDED.first_seen_at < devices.first_seen_at`;
 }
 
-export async function upsertWorkspaceDevice(
-  db: Db,
-  link: { workspaceId: string; deviceId: string; localPath: string | null; activeAt: string },
-): Promise<void> {
+export interface WorkspaceDeviceSighting {
+  workspaceId: string;
+  deviceId: string;
+  /** The checkout's path when the event says (session.start's cwd); the latest one wins. */
+  localPath: string | null;
+  activeAt: string;
+}
+
+export async function upsertWorkspaceDevices(db: Db, sightings: readonly WorkspaceDeviceSighting[]): Promise<void> {
+  if (sightings.length === 0) return;
+  const rows = sightings.map((s, seq) => ({ w: s.workspaceId, d: s.deviceId, p: s.localPath, ts: s.activeAt, seq }));
   await db`
     INSERT INTO workspace_devices (workspace_id, device_id, local_path, last_active_at)
-    VALUES (${link.workspaceId}, ${link.deviceId}, ${link.localPath}, ${link.activeAt})
+    SELECT r.w, r.d,
+           (array_agg(r.p ORDER BY r.seq DESC) FILTER (WHERE r.p IS NOT NULL))[1],
+           max(r.ts::timestamptz)
+    FROM jsonb_to_recordset(${rowsParam(db, rows)}::jsonb) AS r(w text, d text, p text, ts text, seq int)
+    GROUP BY r.w, r.d
+    ORDER BY r.w, r.d
     ON CONFLICT (workspace_id, device_id) DO UPDATE SET
       local_path = COALESCE(EXCLUDED.local_path, workspace_devices.local_path),
       last_active_at = GREATEST(workspace_devices.last_active_at, EXCLUDED.last_active_at)

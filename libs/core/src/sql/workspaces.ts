@@ -1,20 +1,6 @@
 import { ulid } from 'ulid';
+import { rowsParam } from './batch-rows';
 import type { Db } from './types';
-
-export async function selectWorkspaceId(db: Db, canonicalId: string): Promise<string | undefined> {
-  const rows = await db<{ id: string }[]>`
-    SELECT id FROM workspaces WHERE canonical_id = ${canonicalId}`;
-  return rows[0]?.id;
-}
-
-export async function insertWorkspace(db: Db, canonicalId: string): Promise<string | undefined> {
-  const rows = await db<{ id: string }[]>`
-    INSERT INTO workspaces (id, canonical_id, display_name)
-    VALUES (${ulid()}, ${canonicalId}, ${displayNameOf(canonicalId)})
-    ON CONFLICT (canonical_id) DO NOTHING
-    RETURNING id`;
-  return rows[0]?.id;
-}
 
 /** `github.com/acme/app` → `app`. */
 export function displayNameOf(canonicalId: string): string {
@@ -22,17 +8,36 @@ export function displayNameOf(canonicalId: string): string {
   return parts[parts.length - 1] ?? canonicalId;
 }
 
+async function selectWorkspaceIds(db: Db, canonicalIds: readonly string[], into: Map<string, string>): Promise<void> {
+  const rows = await db<{ id: string; canonical_id: string }[]>`
+    SELECT id, canonical_id FROM workspaces WHERE canonical_id = ANY(${canonicalIds as string[]})`;
+  for (const row of rows) into.set(row.canonical_id, row.id);
+}
+
+async function insertWorkspaces(db: Db, canonicalIds: readonly string[]): Promise<void> {
+  const rows = [...canonicalIds].sort().map((c) => ({ id: ulid(), canonical_id: c, display_name: displayNameOf(c) }));
+  await db`
+    INSERT INTO workspaces (id, canonical_id, display_name)
+    SELECT r.id, r.canonical_id, r.display_name
+    FROM jsonb_to_recordset(${rowsParam(db, rows)}::jsonb) AS r(id text, canonical_id text, display_name text)
+    ORDER BY r.canonical_id
+    ON CONFLICT (canonical_id) DO NOTHING`;
+}
+
 /**
- * The server-made id of a workspace, creating it on first sight. Read first, since nearly
- * every event names a known workspace; insert without locking; read again if another
- * transaction won the insert (its row is visible to our next statement once it commits).
+ * canonical name → server-made workspace id, creating the unknown ones. Read first, since
+ * nearly every batch names only known workspaces; insert without locking; read again for
+ * those just created (or created meanwhile by another worker, visible once it commits).
  */
-export async function resolveWorkspaceId(db: Db, canonicalId: string): Promise<string> {
-  const known = await selectWorkspaceId(db, canonicalId);
-  if (known) return known;
-  const created = await insertWorkspace(db, canonicalId);
-  if (created) return created;
-  const raced = await selectWorkspaceId(db, canonicalId);
-  if (raced) return raced;
-  throw new Error(`workspace ${canonicalId} could not be resolved`);
+export async function resolveWorkspaceIds(db: Db, canonicalIds: Iterable<string>): Promise<Map<string, string>> {
+  const wanted = [...new Set(canonicalIds)];
+  const ids = new Map<string, string>();
+  await selectWorkspaceIds(db, wanted, ids);
+  const missing = wanted.filter((c) => !ids.has(c));
+  if (missing.length === 0) return ids;
+  await insertWorkspaces(db, missing);
+  await selectWorkspaceIds(db, missing, ids);
+  const unresolved = missing.filter((c) => !ids.has(c));
+  if (unresolved.length > 0) throw new Error(`workspaces could not be resolved: ${unresolved.join(', ')}`);
+  return ids;
 }
