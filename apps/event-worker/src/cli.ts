@@ -1,9 +1,11 @@
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, toError } from '@fuel-code/core';
+import { toError } from '@fuel-code/core';
 import { createRootLogger } from './clients';
-import { parseWorkerConfig, redactUrl, type Env, type WorkerFlags } from './config';
+import { redactUrl, type Env, type WorkerFlags } from './config';
 import { runMigrate } from './migrate-command';
+import { registerOperatorCommands } from './ops/commands';
 import { runWorker } from './run';
+import { configOrExit, SilentFailure, UsageExit } from './usage';
 
 const ENV_HELP = `
 Environment:
@@ -17,19 +19,19 @@ Environment:
   WORKER_HTTP_PORT    health and metrics port, 0 turns it off (default 9464)
 A flag beats its environment variable; a bad value exits with code 2.`;
 
-/** Exit code 2: the command line or environment is wrong. */
-class UsageExit extends Error {}
-
 export function buildProgram(env: Env): Command {
   const program = new Command('worker')
-    .description('fuel-code event worker: consumes the event stream into PostgreSQL')
+    .description(
+      'fuel-code event worker: consumes the event stream into PostgreSQL.\n' +
+        'HTTP on WORKER_HTTP_PORT while running: GET /healthz (loop making progress), /readyz (Redis and PostgreSQL answer), /metrics (Prometheus).',
+    )
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str) })
     .addHelpText('after', ENV_HELP);
 
   program
     .command('run', { isDefault: true })
-    .description('consume events until SIGTERM/SIGINT (the default command)')
+    .description('apply pending migrations, then consume events until SIGTERM/SIGINT (the default command); serves /healthz, /readyz and /metrics; trims the stream every minute')
     .addOption(new Option('--consumer-name <name>', 'consumer name in the group (env CONSUMER_NAME; default <hostname>-<pid>)'))
     .addOption(new Option('--batch-size <n>', 'entries per XREADGROUP (default 10)'))
     .addOption(new Option('--block-ms <ms>', 'XREADGROUP BLOCK time (default 5000)'))
@@ -59,16 +61,9 @@ export function buildProgram(env: Env): Command {
       await runMigrate(config, createRootLogger(config));
     });
 
-  return program;
-}
+  registerOperatorCommands(program, env, ENV_HELP);
 
-function configOrExit(flags: WorkerFlags, env: Env) {
-  try {
-    return parseWorkerConfig(flags, env);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageExit(err.message);
-    throw err;
-  }
+  return program;
 }
 
 /** Parse argv and run; resolves with the process exit code. */
@@ -78,8 +73,10 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' ? 0 : 2;
+      // `commander.help` with a non-zero exitCode is help shown for a missing subcommand: a usage error.
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || (err.code === 'commander.help' && err.exitCode === 0) ? 0 : 2;
     }
+    if (err instanceof SilentFailure) return 1;
     if (err instanceof UsageExit) {
       process.stderr.write(`error: ${err.message}\n`);
       return 2;

@@ -31,7 +31,8 @@ export function createRedis(config: Pick<WorkerConfig, 'redisUrl'>, logger: Logg
 }
 
 export function createSql(config: Pick<WorkerConfig, 'databaseUrl'>): Sql {
-  return createSqlClient({ url: config.databaseUrl, max: 10, applicationName: 'fuel-code-worker' });
+  // A worker frozen mid-transaction must not hold row locks other workers wait on.
+  return createSqlClient({ url: config.databaseUrl, max: 10, applicationName: 'fuel-code-worker', idleInTransactionTimeoutMs: 10_000 });
 }
 
 /** Close both clients, each bounded in time; one failing does not skip the other. */

@@ -11,6 +11,10 @@ export interface WorkerConfig {
   logLevel: LogLevel;
   /** 0 turns the HTTP server off. */
   httpPort: number;
+  /** /healthz reports "stuck" when the loop made no progress for blockMs plus this long. */
+  healthMarginMs: number;
+  /** Stream retention (XTRIM MINID to what every group is done with) runs this often. */
+  retentionIntervalMs: number;
   consumer: ConsumerConfig;
 }
 
@@ -26,6 +30,10 @@ export interface WorkerFlags {
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Long enough for a big batch, a reclaim round or a short outage; short enough to catch a hung loop. */
+export const HEALTH_MARGIN_MS = 30_000;
+export const RETENTION_INTERVAL_MS = 60_000;
 
 interface Source {
   /** How the user named it: `--batch-size` or `EVENTS_STREAM`. */
@@ -109,6 +117,8 @@ export function parseWorkerConfig(flags: WorkerFlags, env: Env, pid: number = pr
     ),
     logLevel,
     httpPort: integer(pick(['--http-port', flags.httpPort], ['WORKER_HTTP_PORT', env['WORKER_HTTP_PORT']]), 9464, 0, 65_535),
+    healthMarginMs: HEALTH_MARGIN_MS,
+    retentionIntervalMs: RETENTION_INTERVAL_MS,
     consumer,
   });
 }

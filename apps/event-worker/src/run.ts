@@ -4,6 +4,7 @@ import { createStopSignal, retryTransient, startConsumer, type ConsumerHandle } 
 import { migrate } from '@fuel-code/db';
 import { closeClients, createRedis, createSql } from './clients';
 import type { WorkerConfig } from './config';
+import { startOperations } from './operations';
 import { createEventHandler } from './wire';
 
 /** Hard limit for shutdown: the contract promises exit within 10 s of SIGTERM. */
@@ -16,6 +17,8 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<v
   const boot = createStopSignal();
   const running: { consumer?: ConsumerHandle } = {};
   let shuttingDown = false;
+  // HTTP first: a booting worker already answers /healthz ("starting"), /readyz and /metrics.
+  const ops = await startOperations(config, { redis, logger, consumer: () => running.consumer });
 
   const shutdown = async (signalName: string) => {
     if (shuttingDown) {
@@ -35,7 +38,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<v
     } catch (err) {
       logger.error({ err: toError(err) }, 'Error while stopping the consumer');
     }
-    await closeClients(redis, sql, logger);
+    await Promise.all([ops.close(), closeClients(redis, sql, logger)]);
     logger.info('Worker stopped');
     process.exit(0);
   };
@@ -57,7 +60,8 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<v
   );
 
   const { registry } = createEventHandler(sql, logger);
-  const consumer = startConsumer({ redis, sql, registry, logger, config: config.consumer });
+  const consumer = startConsumer({ redis, sql, registry, logger, config: config.consumer, observer: ops.observer });
   running.consumer = consumer;
+  ops.startRetention();
   await consumer.done;
 }

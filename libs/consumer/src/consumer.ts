@@ -59,6 +59,8 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   const reader = new BlockingReader(redis, log, `fc-read:${config.consumerName.replace(/[^\w:.-]/g, '_')}`);
   /** Ids of the batch in hand: their idle time is reset regularly, so no live work is reclaimed. */
   let inHand: string[] = [];
+  /** Ids of a batch read ahead and not yet in hand: just as much ours to keep fresh. */
+  let aheadIds: string[] = [];
   const retry: RetryDeps = { signal, logger: log, ...(deps.backoff ? { backoff: deps.backoff } : {}) };
   const entryHandler = createEntryHandler({ ...deps, logger: log, counters, retry });
   const health: ConsumerHealth = { lastProgressAt: Date.now(), running: true };
@@ -88,6 +90,7 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     if (batch.length === 0) return;
     notify(deps.observer, 'onBatch', log, batch.length, origin);
     inHand = batch.map((e) => e.id);
+    aheadIds = []; // a read-ahead batch, if this is it, is now in hand
     const deliveries =
       origin === 'new' ? new Map<string, number>() : await callRedis('delivery counts', () => deliveryCounts(redis, ref, inHand));
     const outcomes = await entryHandler.handleBatch(batch.map((entry) => ({ entry, delivery: deliveries.get(entry.id) ?? 1 })));
@@ -179,6 +182,7 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
 
   async function readAhead(): Promise<StreamEntry[]> {
     const entries = await callRedis('reading ahead', () => reader.read({ ...ref, count: config.batchSize }));
+    aheadIds = entries.map((e) => e.id);
     if (entries.length > 0) entryHandler.parseAhead(entries);
     return entries;
   }
@@ -191,7 +195,8 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   statsTimer.unref();
 
   const heartbeat = setInterval(() => {
-    if (inHand.length > 0) touchPending(redis, ref, inHand).catch(() => undefined);
+    const held = [...inHand, ...aheadIds];
+    if (held.length > 0) touchPending(redis, ref, held).catch(() => undefined);
   }, Math.max(50, Math.floor(config.claimIdleMs / 3)));
   heartbeat.unref();
 

@@ -12,7 +12,7 @@ import {
   type ParseResult,
   type ProcessResult,
 } from '@fuel-code/core';
-import { deadLetter, eventField, type DeadLetter, type StreamEntry } from '@fuel-code/stream';
+import { deadLetterAndAck, eventField, type DeadLetter, type StreamEntry } from '@fuel-code/stream';
 import type { ConsumerConfig } from './config';
 import { notify, type ConsumerObserver } from './observer';
 import { redisCall, retryTransient, type RetryDeps } from './retry';
@@ -73,11 +73,16 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
   const parsedAhead = new WeakMap<StreamEntry, ParseResult>();
 
   async function writeDeadLetter(d: Omit<DeadLetter, 'consumer'>, type?: string): Promise<void> {
-    await retryTransient(
+    const target = { stream: config.stream, group: config.group, deadLetterStream: config.deadLetterStream };
+    const id = await retryTransient(
       'dead-letter write',
-      () => redisCall(() => deadLetter(deps.redis, config.deadLetterStream, { ...d, consumer: config.consumerName })),
+      () => redisCall(() => deadLetterAndAck(deps.redis, target, { ...d, consumer: config.consumerName })),
       deps.retry,
     );
+    if (id === undefined) {
+      log.info({ streamId: d.streamId }, `Entry ${d.streamId} was already handled by another consumer; not dead-lettered twice`);
+      return;
+    }
     counters.deadLettered[d.reason]++;
     notify(deps.observer, 'onDeadLetter', log, d.reason, type);
   }
@@ -123,9 +128,17 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
     }
   }
 
-  async function processValid(valid: ValidDelivery[]): Promise<Map<string, EntryOutcome>> {
-    const outcomes = new Map<string, EntryOutcome>();
-    if (valid.length === 0) return outcomes;
+  /**
+   * Process valid entries as one batch. If Postgres refuses it, split it in halves and try
+   * each, down to single entries: a poison entry costs log2(n) extra transactions, not n,
+   * and only it is counted as failed.
+   */
+  async function processValid(valid: readonly ValidDelivery[], outcomes: Map<string, EntryOutcome>): Promise<void> {
+    if (valid.length === 0) return;
+    if (valid.length === 1 && valid[0]) {
+      outcomes.set(valid[0].entry.id, await processOne(valid[0]));
+      return;
+    }
     try {
       const events = valid.map((v) => v.event);
       let started = Date.now();
@@ -143,15 +156,13 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
         attempts.delete(v.entry.id);
         outcomes.set(v.entry.id, 'ack');
       }
-      return outcomes;
     } catch (thrown) {
       if (thrown instanceof StoppedError) throw thrown;
-      if (valid.length > 1) {
-        log.warn({ err: toError(thrown), count: valid.length }, `Batch of ${valid.length} refused; processing its events one by one`);
-      }
+      log.warn({ err: toError(thrown), count: valid.length }, `Batch of ${valid.length} refused; splitting it to isolate the cause`);
+      const half = Math.ceil(valid.length / 2);
+      await processValid(valid.slice(0, half), outcomes);
+      await processValid(valid.slice(half), outcomes);
     }
-    for (const v of valid) outcomes.set(v.entry.id, await processOne(v));
-    return outcomes;
   }
 
   return {
@@ -169,7 +180,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
         await writeDeadLetter({ event: eventField(entry), streamId: entry.id, reason: 'invalid', error: parsed.error.message, attempts: delivery });
         outcomes.set(entry.id, 'ack');
       }
-      for (const [id, outcome] of await processValid(valid)) outcomes.set(id, outcome);
+      await processValid(valid, outcomes);
       return outcomes;
     },
     /** Parse entries now, so handleBatch finds the work done. */

@@ -72,13 +72,13 @@ test('poison: every kind of invalid entry is dead-lettered with its original byt
   expect(consumer.handle.counters().deadLettered.invalid).toBe(5);
 });
 
-test('a value Postgres refuses is retried without a restart and dead-lettered after exactly 3 attempts', async () => {
+test.each([10, 500])('a value Postgres refuses (batch size %i) is retried without a restart and dead-lettered after exactly 3 attempts', async (batchSize) => {
   const good = Array.from({ length: 100 }, () => gitCommitEvent(null));
   const refused = makeEvent('git.commit', { data: { message: 'a NUL \u0000 jsonb refuses' } });
   const all = [...good.slice(0, 50), refused, ...good.slice(50)];
   await publishAll(redis, keys.stream, all);
 
-  consumer = runConsumer(db.sql, keys, { maxAttempts: 3 });
+  consumer = runConsumer(db.sql, keys, { maxAttempts: 3, batchSize });
   const line = await consumer.logs.waitForLine(`Event ${refused.id} permanently failed after 3 attempts`, 20_000);
   expect(line.level).toBe(50);
 

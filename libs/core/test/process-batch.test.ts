@@ -64,7 +64,7 @@ test('a batch gives the same rows as the same events one by one, in any order', 
   expect(await sessionRow('batch-c')).toMatchObject({ lifecycle: 'detected', model: 'second', started_at: new Date('2026-11-27T09:05:00Z') });
 
   const devices = await db.sql`SELECT id, first_seen_at, last_seen_at FROM devices WHERE id LIKE 'batch-dev%' OR id LIKE 'single-dev%' ORDER BY id`;
-  const strip = (rows: typeof devices) => rows.map((r) => ({ ...r, id: String(r['id']).replace(/^(batch|single)/, '') }));
+  const strip = (rows: readonly Record<string, unknown>[]) => rows.map((r) => ({ ...r, id: String(r['id']).replace(/^(batch|single)/, '') }));
   expect(strip(devices.filter((d) => String(d['id']).startsWith('batch')))).toEqual(strip(devices.filter((d) => String(d['id']).startsWith('single'))));
   const links = await db.sql`
     SELECT w.canonical_id, l.device_id, l.local_path FROM workspace_devices l JOIN workspaces w ON w.id = l.workspace_id

@@ -11,6 +11,12 @@ export interface SqlClientOptions {
   /** Recycle every connection after this long, so a failover or DNS change is picked up. */
   maxLifetimeSeconds?: number;
   applicationName?: string;
+  /**
+   * End a session that sits idle inside a transaction this long (Postgres'
+   * idle_in_transaction_session_timeout). A frozen process (SIGSTOP, a GC pause gone wild)
+   * then releases its row locks instead of stalling every other worker.
+   */
+  idleInTransactionTimeoutMs?: number;
 }
 
 export function createSqlClient(options: SqlClientOptions): Sql {
@@ -19,7 +25,10 @@ export function createSqlClient(options: SqlClientOptions): Sql {
     connect_timeout: options.connectTimeoutSeconds ?? 10,
     idle_timeout: options.idleTimeoutSeconds ?? 30,
     max_lifetime: options.maxLifetimeSeconds ?? 30 * 60,
-    connection: { application_name: options.applicationName ?? 'fuel-code' },
+    connection: {
+      application_name: options.applicationName ?? 'fuel-code',
+      ...(options.idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs } : {}),
+    },
     // NOTICEs (e.g. "relation already exists, skipping") are not worth a log line each.
     onnotice: () => undefined,
   });

@@ -29,3 +29,43 @@ export async function deadLetter(redis: Redis, deadLetterStream: string, d: Dead
   if (!id) throw new Error(`XADD to ${deadLetterStream} returned no id`);
   return id;
 }
+
+/*
+ * Dead-letter an entry and acknowledge it as one atomic step, and only while the entry is
+ * still pending in the group: if another consumer already took care of it (it was
+ * reclaimed while this one worked), nothing is written, so each failed input gets exactly
+ * one dead letter. The dead letter is written before the acknowledgement, so a failed XADD
+ * leaves the entry pending rather than acknowledged without a trace.
+ */
+const DEAD_LETTER_AND_ACK = `
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #pending == 0 then return false end
+local id = redis.call('XADD', KEYS[2], '*', 'event', ARGV[3], 'stream_id', ARGV[2], 'reason', ARGV[4],
+  'error', ARGV[5], 'attempts', ARGV[6], 'consumer', ARGV[7], 'failed_at', ARGV[8])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+return id`;
+
+export interface DeadLetterTarget {
+  stream: string;
+  group: string;
+  deadLetterStream: string;
+}
+
+/** Returns the dead letter's id, or undefined when the entry was no longer pending (handled elsewhere). */
+export async function deadLetterAndAck(redis: Redis, t: DeadLetterTarget, d: DeadLetter): Promise<string | undefined> {
+  const id: unknown = await redis.eval(
+    DEAD_LETTER_AND_ACK,
+    2,
+    t.stream,
+    t.deadLetterStream,
+    t.group,
+    d.streamId,
+    d.event ?? '',
+    d.reason,
+    d.error,
+    String(d.attempts),
+    d.consumer,
+    (d.failedAt ?? new Date()).toISOString(),
+  );
+  return typeof id === 'string' ? id : undefined;
+}

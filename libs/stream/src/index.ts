@@ -16,4 +16,29 @@ export {
   type PublishOutcome,
   type ReadOptions,
 } from './stream';
-export { deadLetter, type DeadLetter, type DeadLetterReason } from './dead-letter';
+export { deadLetter, deadLetterAndAck, type DeadLetter, type DeadLetterReason, type DeadLetterTarget } from './dead-letter';
+export {
+  consumerInfos,
+  groupInfos,
+  isNoSuchKey,
+  parsePendingSummary,
+  pendingSummary,
+  streamStatus,
+  type ConsumerInfo,
+  type GroupInfo,
+  type GroupStatus,
+  type PendingSummary,
+  type StreamStatus,
+} from './info';
+export { nextStreamId, readGroupPositions, safeTrimMinId, trimStream, type GroupPosition, type TrimResult } from './retention';
+export {
+  getDeadLetters,
+  listDeadLetters,
+  purgeDeadLetters,
+  replayDeadLetters,
+  toDeadLetterRecord,
+  type DeadLetterRecord,
+  type ReplayOptions,
+  type ReplayOutcome,
+  type ReplaySelection,
+} from './dead-letter-admin';

@@ -1,0 +1,70 @@
+import type Redis from 'ioredis';
+import type { Sql } from 'postgres';
+import { toError } from '@fuel-code/core';
+import type { ConsumerHealth } from '@fuel-code/consumer';
+
+export interface Probe {
+  ok: boolean;
+  body: Record<string, unknown>;
+}
+
+export interface LivenessOptions {
+  /** The consumer's health; undefined while the worker is still booting (migrations). */
+  health: () => ConsumerHealth | undefined;
+  /** Other signs of progress (a batch or an event handled), ms since epoch. */
+  lastActivityAt?: () => number;
+  /** Stuck when nothing progressed for this long: the read's block time plus a margin. */
+  staleAfterMs: number;
+  now?: () => number;
+}
+
+/**
+ * `/healthz`: is the consume loop making progress? Not a Redis PING: a loop that is hung
+ * (or has been waiting on a dependency longer than the threshold) is reported as stuck even
+ * when Redis answers.
+ */
+export function liveness(o: LivenessOptions): Probe {
+  const health = o.health();
+  const now = (o.now ?? Date.now)();
+  if (!health) return { ok: false, body: { status: 'starting' } };
+  if (!health.running) return { ok: false, body: { status: 'stopped' } };
+  const last = Math.max(health.lastProgressAt, o.lastActivityAt?.() ?? 0);
+  const body = { lastProgressAt: new Date(last).toISOString(), sinceMs: now - last, thresholdMs: o.staleAfterMs };
+  return now - last <= o.staleAfterMs ? { ok: true, body: { status: 'ok', ...body } } : { ok: false, body: { status: 'stuck', ...body } };
+}
+
+/** Race a promise against a deadline (the promise's own late failure is swallowed). */
+export function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  promise.catch(() => undefined);
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+async function check(fn: () => Promise<unknown>, timeoutMs: number): Promise<string> {
+  try {
+    await within(fn(), timeoutMs);
+    return 'ok';
+  } catch (err) {
+    return toError(err).message || 'error';
+  }
+}
+
+export interface ReadinessOptions {
+  redis: Redis;
+  /** Best a pool of its own, so probes never queue behind (or starve) the consumer's queries. */
+  sql: Sql;
+  timeoutMs?: number;
+}
+
+/** `/readyz`: Redis answers PING and PostgreSQL answers `SELECT 1`, each within the timeout. */
+export function readiness(o: ReadinessOptions): () => Promise<Probe> {
+  const timeoutMs = o.timeoutMs ?? 1000;
+  return async () => {
+    const [redis, postgres] = await Promise.all([check(() => o.redis.ping(), timeoutMs), check(() => o.sql`SELECT 1`.execute(), timeoutMs)]);
+    const ok = redis === 'ok' && postgres === 'ok';
+    return { ok, body: { status: ok ? 'ready' : 'not ready', redis, postgres } };
+  };
+}

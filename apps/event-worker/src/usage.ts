@@ -1,0 +1,27 @@
+import { ConfigError } from '@fuel-code/core';
+import { parseWorkerConfig, type Env, type WorkerConfig, type WorkerFlags } from './config';
+
+/** Exit code 2: the command line or environment is wrong. */
+export class UsageExit extends Error {}
+
+/** Exit code 1 after the command printed its own report (e.g. some dead letters could not be replayed). */
+export class SilentFailure extends Error {}
+
+export function configOrExit(flags: WorkerFlags, env: Env): WorkerConfig {
+  try {
+    return parseWorkerConfig(flags, env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageExit(err.message);
+    throw err;
+  }
+}
+
+/** An integer option within bounds, or a UsageExit naming it. */
+export function integerOption(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageExit(`Invalid ${name}: expected an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return n;
+}

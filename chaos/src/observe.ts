@@ -1,0 +1,167 @@
+import type Redis from 'ioredis';
+import { GROUP, groupState, STREAM } from './fleet';
+
+/**
+ * Two observers on the chaos process's own Redis connections:
+ *  - Audit: a consumer group of its own on the events stream (so retention never trims an entry
+ *    before it is seen) that records every entry ever written: its id and its `event` bytes.
+ *    This is the ground truth of what was published, duplicates included. It acknowledges what
+ *    it read and re-reads its own pending entries after any error, so a reply lost in the Redis
+ *    restart loses nothing.
+ *  - Monitor: samples the workers' group (pending, lag) four times a second, for the drain
+ *    check and the catch-up times.
+ */
+
+export const AUDIT_GROUP = 'chaos-audit';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Audit {
+  /** `event` bytes (or `payload:<value>` for an entry without an event field) → stream ids. */
+  readonly byBytes = new Map<string, string[]>();
+  readonly seen = new Set<string>();
+  /** Entries whose fields are neither one `event` nor our one `payload`. */
+  odd = 0;
+  errors = 0;
+  private running = true;
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly redis: Redis) {}
+
+  async create(): Promise<void> {
+    await this.redis.xgroup('CREATE', STREAM, AUDIT_GROUP, '0', 'MKSTREAM');
+  }
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  private record(id: string, fields: string[]): void {
+    if (this.seen.has(id)) return;
+    this.seen.add(id);
+    let key: string;
+    if (fields.length === 2 && fields[0] === 'event') key = fields[1] as string;
+    else if (fields.length === 2 && fields[0] === 'payload') key = `payload:${fields[1] as string}`;
+    else {
+      this.odd++;
+      key = `odd:${JSON.stringify(fields)}`;
+    }
+    const ids = this.byBytes.get(key);
+    if (ids) ids.push(id);
+    else this.byBytes.set(key, [id]);
+  }
+
+  private async run(): Promise<void> {
+    let cursor = '0';
+    while (this.running) {
+      try {
+        const reply = (await this.redis.call('XREADGROUP', 'GROUP', AUDIT_GROUP, 'chaos-auditor', 'COUNT', '2000', 'BLOCK', '300', 'STREAMS', STREAM, cursor)) as
+          | [string, [string, string[]][]][]
+          | null;
+        const entries = reply?.[0]?.[1] ?? [];
+        if (entries.length === 0) {
+          cursor = '>';
+          continue;
+        }
+        for (const [id, fields] of entries) this.record(id, fields);
+        await this.redis.xack(STREAM, AUDIT_GROUP, ...entries.map(([id]) => id));
+      } catch {
+        this.errors++;
+        cursor = '0';
+        await sleep(200);
+      }
+    }
+  }
+
+  /** True when the audit group has read and acknowledged everything in the stream. */
+  async caughtUp(): Promise<boolean> {
+    const state = await groupState(this.redis, STREAM, AUDIT_GROUP);
+    if (!state || state.pending !== 0) return false;
+    if (state.lag !== null) return state.lag === 0;
+    return (await this.redis.xrange(STREAM, `(${state.lastDeliveredId}`, '+', 'COUNT', 1)).length === 0;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+}
+
+export interface Sample {
+  t: number;
+  pending: number;
+  lag: number;
+  /** True when Redis reported no lag and it was counted with XRANGE (capped at LAG_COUNT_CAP). */
+  counted: boolean;
+}
+
+/** When XINFO GROUPS reports lag as null, count the undelivered entries, at most this many. */
+export const LAG_COUNT_CAP = 2000;
+
+export class Monitor {
+  readonly samples: Sample[] = [];
+  latest: Sample | undefined;
+  private running = true;
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly redis: Redis) {}
+
+  start(): void {
+    this.loop = (async () => {
+      while (this.running) {
+        try {
+          const s = await groupState(this.redis, STREAM, GROUP);
+          if (s) {
+            // Redis 7.0 reports lag null after the AOF reload of a restart, until the group
+            // catches up with the end of the stream: count what is after last-delivered-id.
+            const lag = s.lag ?? (await this.redis.xrange(STREAM, `(${s.lastDeliveredId}`, '+', 'COUNT', LAG_COUNT_CAP)).length;
+            this.latest = { t: Date.now(), pending: s.pending, lag, counted: s.lag === null };
+            this.samples.push(this.latest);
+          }
+        } catch {
+          // Redis restarting: no sample.
+        }
+        await sleep(250);
+      }
+    })();
+  }
+
+  /** lag + pending of the latest sample, Infinity when there is no fresh one. */
+  backlog(): number {
+    const s = this.latest;
+    return s && Date.now() - s.t < 2000 ? s.pending + s.lag : Number.POSITIVE_INFINITY;
+  }
+
+  private within(maxLag: number, maxPending: number): boolean {
+    const s = this.latest;
+    return !!s && Date.now() - s.t < 2000 && s.lag <= maxLag && s.pending <= maxPending;
+  }
+
+  /** Pending entries of one consumer (XPENDING summary), or -1 when Redis does not answer. */
+  async consumerPending(consumer: string): Promise<number> {
+    try {
+      const summary = (await this.redis.xpending(STREAM, GROUP)) as [number, string | null, string | null, [string, string][] | null];
+      const row = summary[3]?.find(([name]) => name === consumer);
+      return row ? Number(row[1]) : 0;
+    } catch {
+      return -1;
+    }
+  }
+
+  /**
+   * Wait until lag ≤ `maxLag` and pending ≤ `maxPending` and `extra` (if given) holds;
+   * resolves with the ms it took, or undefined after `timeoutMs`.
+   */
+  async waitCaughtUp(maxLag: number, maxPending: number, timeoutMs: number, extra?: () => Promise<boolean>): Promise<number | undefined> {
+    const from = Date.now();
+    while (Date.now() - from < timeoutMs && this.running) {
+      if (this.within(maxLag, maxPending) && (!extra || (await extra()))) return Date.now() - from;
+      await sleep(100);
+    }
+    return undefined;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+}

@@ -1,0 +1,138 @@
+import type Redis from 'ioredis';
+import { toStreamEntry, type StreamEntry } from './entries';
+import { nextStreamId } from './retention';
+import { publish } from './stream';
+
+/** One entry of the dead-letter stream, as an operator reads it (CONTRACT §2 fields). */
+export interface DeadLetterRecord {
+  /** Its id in the dead-letter stream: what `replay` takes. */
+  id: string;
+  /** The original `event` field value, byte for byte (empty when the entry had none). */
+  event: Buffer;
+  /** The original entry's id in the main stream. */
+  streamId: string;
+  reason: string;
+  error: string;
+  attempts: number | undefined;
+  consumer: string;
+  failedAt: string;
+}
+
+export function toDeadLetterRecord(entry: StreamEntry): DeadLetterRecord {
+  const text = (name: string) => entry.fields.get(name)?.toString('utf8') ?? '';
+  const attempts = Number(text('attempts'));
+  return {
+    id: entry.id,
+    event: entry.fields.get('event') ?? Buffer.alloc(0),
+    streamId: text('stream_id'),
+    reason: text('reason'),
+    error: text('error'),
+    attempts: text('attempts') !== '' && Number.isFinite(attempts) ? attempts : undefined,
+    consumer: text('consumer'),
+    failedAt: text('failed_at'),
+  };
+}
+
+async function range(redis: Redis, key: string, start: string, end: string, count: number): Promise<DeadLetterRecord[]> {
+  const reply: unknown = await redis.callBuffer('XRANGE', key, start, end, 'COUNT', count);
+  const records: DeadLetterRecord[] = [];
+  for (const raw of Array.isArray(reply) ? (reply as unknown[]) : []) {
+    const entry = toStreamEntry(raw);
+    if (entry) records.push(toDeadLetterRecord(entry));
+  }
+  return records;
+}
+
+/** The oldest `limit` dead letters (oldest first). */
+export function listDeadLetters(redis: Redis, deadLetterStream: string, limit: number): Promise<DeadLetterRecord[]> {
+  return range(redis, deadLetterStream, '-', '+', limit);
+}
+
+/** The dead letters with these ids; a missing id maps to undefined. */
+export async function getDeadLetters(redis: Redis, deadLetterStream: string, ids: readonly string[]): Promise<Map<string, DeadLetterRecord | undefined>> {
+  const found = new Map<string, DeadLetterRecord | undefined>();
+  for (const id of ids) found.set(id, (await range(redis, deadLetterStream, id, id, 1))[0]);
+  return found;
+}
+
+/** The newest id in a stream, or undefined when it is empty or missing. */
+async function newestId(redis: Redis, key: string): Promise<string | undefined> {
+  const last = await redis.xrevrange(key, '+', '-', 'COUNT', 1);
+  return last[0]?.[0];
+}
+
+export type ReplayOutcome =
+  | { id: string; streamId: string; status: 'replayed'; newId: string }
+  | { id: string; streamId: string; status: 'would-replay' }
+  | { id: string; streamId: string; status: 'skipped'; reason: string }
+  | { id: string; status: 'not-found' }
+  | { id: string; streamId: string; status: 'failed'; error: string };
+
+export interface ReplayOptions {
+  stream: string;
+  deadLetterStream: string;
+  /** Report what would be replayed and change nothing. */
+  dryRun?: boolean;
+}
+
+/** All dead letters present when replay starts (ones written meanwhile are left for next time), or these ids. */
+export type ReplaySelection = { all: true } | { ids: readonly string[] };
+
+/**
+ * Re-publish dead letters to the main stream with the single field `event` (the original
+ * bytes), oldest first, and delete each one only after its publish succeeded. An entry with
+ * no event payload is skipped (it would only be dead-lettered again). Stops at the first
+ * failed publish, leaving that dead letter and the rest in place.
+ */
+export async function replayDeadLetters(redis: Redis, selection: ReplaySelection, o: ReplayOptions): Promise<ReplayOutcome[]> {
+  const outcomes: ReplayOutcome[] = [];
+  const replayOne = async (r: DeadLetterRecord): Promise<boolean> => {
+    if (r.event.length === 0) {
+      outcomes.push({ id: r.id, streamId: r.streamId, status: 'skipped', reason: 'no event payload' });
+      return true;
+    }
+    if (o.dryRun) {
+      outcomes.push({ id: r.id, streamId: r.streamId, status: 'would-replay' });
+      return true;
+    }
+    let newId: string;
+    try {
+      newId = await publish(redis, o.stream, r.event);
+    } catch (err) {
+      outcomes.push({ id: r.id, streamId: r.streamId, status: 'failed', error: err instanceof Error ? err.message : String(err) });
+      return false;
+    }
+    await redis.xdel(o.deadLetterStream, r.id);
+    outcomes.push({ id: r.id, streamId: r.streamId, status: 'replayed', newId });
+    return true;
+  };
+
+  if ('ids' in selection) {
+    for (const [id, record] of await getDeadLetters(redis, o.deadLetterStream, selection.ids)) {
+      if (!record) outcomes.push({ id, status: 'not-found' });
+      else if (!(await replayOne(record))) break;
+    }
+    return outcomes;
+  }
+  // A replayed event that fails again is dead-lettered anew, after the snapshot: not looped on.
+  const last = await newestId(redis, o.deadLetterStream);
+  if (last === undefined) return outcomes;
+  let start = '-';
+  for (;;) {
+    const page = await range(redis, o.deadLetterStream, start, last, 100);
+    for (const record of page) if (!(await replayOne(record))) return outcomes;
+    const lastOfPage = page[page.length - 1];
+    if (!lastOfPage || page.length < 100) return outcomes;
+    start = `(${lastOfPage.id}`;
+  }
+}
+
+/**
+ * Delete every dead letter present now (XTRIM MINID past the newest one, so a dead letter
+ * written meanwhile survives). Returns how many were deleted.
+ */
+export async function purgeDeadLetters(redis: Redis, deadLetterStream: string): Promise<number> {
+  const last = await newestId(redis, deadLetterStream);
+  if (last === undefined) return 0;
+  return redis.xtrim(deadLetterStream, 'MINID', nextStreamId(last));
+}
