@@ -12,7 +12,7 @@ test('defaults', () => {
       stream: 'events:incoming',
       group: 'event-processors',
       deadLetterStream: 'events:dead-letter',
-      batchSize: 10,
+      batchSize: 500,
       blockMs: 5000,
       claimIdleMs: 60_000,
       maxAttempts: 3,

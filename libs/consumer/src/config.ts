@@ -20,7 +20,9 @@ export const DEFAULT_CONSUMER_CONFIG = {
   stream: 'events:incoming',
   group: 'event-processors',
   deadLetterStream: 'events:dead-letter',
-  batchSize: 10,
+  // Chosen by measurement (README, Performance): near the top of the throughput curve, and
+  // peak RSS stays under 150 MB with a 100k backlog (1000 and up do not).
+  batchSize: 500,
   blockMs: 5000,
   claimIdleMs: 60_000,
   maxAttempts: 3,
