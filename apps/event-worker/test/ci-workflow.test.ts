@@ -55,6 +55,8 @@ test('the test job: Redis and PostgreSQL 15 service containers with health check
   );
   expect(order.every((i) => i >= 0)).toBe(true);
   expect([...order].sort((a, b) => a - b)).toEqual(order);
+  // Issue 7: CI runs the chaos run's short mode after the tests.
+  expect(runs.indexOf('npm run chaos -- --short')).toBeGreaterThan(order[order.length - 1] ?? Infinity);
   // Tests start private redis-server processes: the binary is installed.
   expect(runs.join('\n')).toMatch(/apt-get install -y .*redis-server/);
 });
