@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs, USAGE, UsageError, type BenchOptions } from './args';
 import { killAllChildrenNow, stopAllChildren } from './children';
+import { runDrain, type DrainResult } from './drain-scenario';
 import {
   DATABASE_URL,
   openRedis,
@@ -18,8 +18,10 @@ import {
   WORKER_JS,
   type Shared,
 } from './infra';
-import { fmt, fmtInt, fmtRatio, table } from './report';
-import { loadAvg, runDrain, runLatency, type DrainResult, type LatencyResult } from './scenarios';
+import { runLatency, type LatencyResult } from './latency-scenario';
+import { loadAvg, machineInfo } from './machine';
+import { benchJson, renderTable } from './output';
+import { summarizeRun, type RunResults } from './summary';
 import { generateBacklog, summarize, type WorkloadSummary } from './workload';
 
 /*
@@ -29,67 +31,7 @@ import { generateBacklog, summarize, type WorkloadSummary } from './workload';
  * Progress goes to stderr; the table and the BENCH_JSON line go to stdout.
  */
 
-/** CPU busy % (bench idle) above which a scenario's figures are flagged as disturbed. */
-const BUSY_PCT = 15;
-const LATENCY_POLL_LABEL = '2 ms';
-
 const progress = (line: string) => process.stderr.write(`${line}\n`);
-
-interface MachineInfo {
-  cpus: number;
-  cpuModel: string;
-  totalMemMb: number;
-  platform: string;
-  node: string;
-  postgres: string;
-  postgresSettings: Record<string, string>;
-  redis: string;
-  loadAvg1mAtStart: number;
-  loadAvg1mAtEnd?: number;
-}
-
-async function machineInfo(shared: Shared): Promise<MachineInfo> {
-  const cpus = os.cpus();
-  const [version] = await shared.admin<{ server_version: string }[]>`SHOW server_version`;
-  const settings = await shared.admin<{ name: string; setting: string; unit: string | null }[]>`
-    SELECT name, setting, unit FROM pg_settings
-    WHERE name IN ('shared_buffers', 'synchronous_commit', 'fsync', 'wal_level', 'max_wal_size', 'work_mem', 'max_connections')
-    ORDER BY name`;
-  const info = await shared.redis.info('server');
-  return {
-    cpus: cpus.length,
-    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
-    totalMemMb: Math.round(os.totalmem() / 1024 / 1024),
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    postgres: version?.server_version ?? 'unknown',
-    postgresSettings: Object.fromEntries(settings.map((s) => [s.name, s.unit ? `${s.setting} (${s.unit})` : s.setting])),
-    redis: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
-    loadAvg1mAtStart: loadAvg(),
-  };
-}
-
-function drainRow(r: DrainResult, reference: DrainResult | undefined): string[] {
-  return [
-    r.label,
-    fmtInt(r.events),
-    String(r.processes),
-    String(r.batchSize),
-    fmt(r.seconds, 2),
-    fmtInt(r.eventsPerSecond),
-    reference ? fmtRatio(r.eventsPerSecond / reference.eventsPerSecond) : '—',
-    fmt(r.peakRssMb),
-    fmt(r.busyBeforePct, 0),
-    fmt(r.othersDuringPct, 0),
-  ];
-}
-
-interface Goal {
-  what: string;
-  value: string;
-  goal: string;
-  met: boolean | null;
-}
 
 async function main(options: BenchOptions): Promise<number> {
   const runStarted = performance.now();
@@ -182,164 +124,27 @@ async function main(options: BenchOptions): Promise<number> {
     machine.loadAvg1mAtEnd = loadAvg();
     const durationSeconds = Math.round((performance.now() - runStarted) / 100) / 10;
 
-    // Equal backlogs must leave equal tables (digests ignore server-made ids and clock columns).
-    const anomalies: string[] = [];
-    const byEvents = new Map<number, DrainResult[]>();
-    for (const r of drains) byEvents.set(r.events, [...(byEvents.get(r.events) ?? []), r]);
-    for (const group of byEvents.values()) {
-      const [first, ...rest] = group;
-      for (const r of rest) {
-        if (!first) break;
-        for (const name of Object.keys(first.checks.digest)) {
-          if (first.checks.digest[name] !== r.checks.digest[name]) anomalies.push(`${name} differ between "${first.label}" and "${r.label}" (same backlog)`);
-        }
-      }
-    }
-    for (const r of [...drains, ...latencies]) {
-      const label = r.label;
-      const expected = 'events' in r ? r.events : r.published;
-      if (r.checks.events !== expected) anomalies.push(`${label}: ${r.checks.events} rows in events, expected ${expected}`);
-      if (r.checks.deadLetters > 0) anomalies.push(`${label}: ${r.checks.deadLetters} dead letters`);
-      if (r.checks.handlerFailures > 0) anomalies.push(`${label}: ${r.checks.handlerFailures} rows in event_handler_failures`);
-      for (const p of r.processReports) {
-        if (p.exit !== 'code 0') anomalies.push(`${label}: ${p.name} exited with ${p.exit}`);
-        if (p.stopMs > 10_000) anomalies.push(`${label}: ${p.name} took ${p.stopMs} ms to exit after SIGTERM`);
-        if (p.warnings > 0) anomalies.push(`${label}: ${p.name} logged ${p.warnings} warning/error line(s), e.g. ${p.warningSamples[0] ?? ''}`);
-        if (p.stderr) anomalies.push(`${label}: ${p.name} wrote to stderr: ${p.stderr.slice(0, 300)}`);
-      }
-    }
-    const busy = [...drains, ...latencies].filter((r) => Math.max(r.busyBeforePct ?? 0, r.othersDuringPct ?? 0) > BUSY_PCT);
-    if (busy.length > 0) {
-      anomalies.push(
-        `other work was using more than ${BUSY_PCT}% of the CPUs before or during ${busy
-          .map((r) => `"${r.label}" (${r.busyBeforePct ?? '?'}% before, ${r.othersDuringPct ?? '?'}% during)`)
-          .join(', ')}: those figures are disturbed (throughput low, latency high)`,
-      );
-    }
-    for (const r of latencies) {
-      if (r.lateTicks > 0) anomalies.push(`${r.label}: ${r.lateTicks} publisher ticks ran more than ${2 * 5} ms late (bench-side jitter)`);
-    }
-
-    const workerVsReference = chosen && reference ? chosen.eventsPerSecond / reference.eventsPerSecond : null;
-    const twoVsOne = one && two ? two.eventsPerSecond / one.eventsPerSecond : null;
-    const goals: Goal[] = [
-      {
-        what: `worker (1 process, batch ${batchSize}) / reference loop`,
-        value: fmtRatio(workerVsReference),
-        goal: '≥ 30×',
-        met: workerVsReference === null ? null : workerVsReference >= 30,
-      },
-      {
-        what: `worker events/s, ${fmtInt(options.events)} backlog, batch ${batchSize}`,
-        value: fmtInt(chosen?.eventsPerSecond),
-        goal: '≥ 35,000',
-        met: chosen ? chosen.eventsPerSecond >= 35_000 : null,
-      },
-      { what: `2 processes / 1 process (${fmtInt(options.twoProcessEvents)} backlog)`, value: fmtRatio(twoVsOne), goal: '≥ 1.3×', met: twoVsOne === null ? null : twoVsOne >= 1.3 },
-      {
-        what: `p99 publish → visible at ${options.latencyRate}/s`,
-        value: latency ? `${latency.p99Ms} ms` : '—',
-        goal: '≤ 10 ms',
-        met: latency ? latency.p99Ms <= 10 : null,
-      },
-      {
-        what: `peak RSS, ${fmtInt(options.rssEvents)} backlog`,
-        value: rss?.peakRssMb != null ? `${fmt(rss.peakRssMb)} MB` : '—',
-        goal: '≤ 150 MB',
-        met: rss?.peakRssMb != null ? rss.peakRssMb <= 150 : null,
-      },
-    ];
-
-    // ---- the table ----
-    const out: string[] = [];
-    out.push('');
-    out.push(`fuel-code bench — ${options.quick ? 'quick' : 'full'} run, seed ${options.seed}, ${durationSeconds} s`);
-    out.push(
-      `machine: ${machine.cpus} × ${machine.cpuModel}, ${fmtInt(machine.totalMemMb)} MB RAM, ${machine.platform}; node ${machine.node}; ` +
-        `PostgreSQL ${machine.postgres}; Redis ${machine.redis}; load average ${machine.loadAvg1mAtStart} at start, ${machine.loadAvg1mAtEnd} at end`,
-    );
-    out.push(
-      `workload: ${fmtInt(workload.events)} events, ${fmtInt(workload.sessions)} sessions, ${workload.workspaces} workspaces, ${workload.devices} devices (` +
-        Object.entries(workload.byType)
-          .sort()
-          .map(([t, n]) => `${fmtInt(n)} ${t}`)
-          .join(', ') +
-        ')',
-    );
-    out.push('');
-    out.push('Drain a backlog (clock: first "Event consumer started" → every entry stored and acked; peak RSS = VmHWM;');
-    out.push(' busy before % = CPU busy while the bench sat idle just before the run; others during % = CPU used by other');
-    out.push(' processes than the bench, its workers, their Postgres backends and Redis while the clock ran; both % of all CPUs)');
-    out.push(
-      table(
-        ['scenario', 'events', 'procs', 'batch', 'seconds', 'events/s', 'vs reference', 'peak RSS MB', 'busy before %', 'others during %'],
-        drains.map((r) => drainRow(r, reference)),
-      ),
-    );
-    if (curve.length > 0) {
-      out.push('');
-      out.push(`Batch-size curve (1 process, ${fmtInt(options.events)} events): ` + curve.map((r) => `${r.batchSize} → ${fmtInt(r.eventsPerSecond)}/s`).join(', '));
-    }
-    if (latencies.length > 0) {
-      out.push('');
-      out.push(
-        `Latency at a steady ${options.latencyRate} events/s for ${options.latencySeconds} s, one process ` +
-          `(publish → visible to a reader; conservative: includes up to one ${LATENCY_POLL_LABEL} poll interval;`,
-      );
-      out.push(' pick-up = publish → the consumer\'s transaction start, events.ingested_at)');
-      out.push(
-        table(
-          ['consumer', 'batch', 'events', 'published/s', 'stored/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'mean ms', 'pick-up p50/p99 ms', 'peak RSS MB', 'busy before %', 'others during %'],
-          latencies.map((r) => [
-            r.kind === 'worker' ? 'worker' : 'reference loop',
-            String(r.batchSize),
-            fmtInt(r.seen),
-            fmtInt(r.achievedRate),
-            fmtInt(r.consumedRate),
-            fmtInt(r.p50Ms),
-            fmtInt(r.p95Ms),
-            fmtInt(r.p99Ms),
-            fmtInt(r.maxMs),
-            fmt(r.meanMs),
-            `${fmt(r.pickupMs.p50)} / ${fmt(r.pickupMs.p99)}`,
-            fmt(r.peakRssMb),
-            fmt(r.busyBeforePct, 0),
-            fmt(r.othersDuringPct, 0),
-          ]),
-        ),
-      );
-    }
-    out.push('');
-    out.push('Goals (issue 5)');
-    out.push(table(['figure', 'value', 'goal', 'met'], goals.map((g) => [g.what, g.value, g.goal, g.met === null ? 'not run' : g.met ? 'yes' : 'NO'])));
-    out.push('');
-    out.push(anomalies.length === 0 ? 'Checks: every run stored all events, no dead letters, no handler failures, clean exits; equal backlogs left equal tables.' : `Anomalies:\n${anomalies.map((a) => `  - ${a}`).join('\n')}`);
-    process.stdout.write(`${out.join('\n')}\n\n`);
-
-    // ---- the JSON ----
-    const json = {
-      bench: 'fuel-code',
-      version: 1,
-      mode: options.quick ? 'quick' : 'full',
-      startedAt: new Date(Date.now() - durationSeconds * 1000).toISOString(),
-      durationSeconds,
-      options: { ...options, skip: [...options.skip] },
+    const run: RunResults = {
+      options,
       machine,
       workload,
-      reference: reference ?? null,
-      batchCurve: curve.map((r) => ({ batchSize: r.batchSize, events: r.events, seconds: r.seconds, eventsPerSecond: r.eventsPerSecond, peakRssMb: r.peakRssMb })),
-      chosenBatchSize: batchSize,
-      worker: chosen ?? null,
-      oneProcess: one ?? null,
-      twoProcesses: two ?? null,
-      latency: latency ?? null,
-      referenceLatency: referenceLatency ?? null,
-      rss: rss ?? null,
-      ratios: { workerVsReference, twoVsOne },
-      goals,
-      anomalies,
+      durationSeconds,
       drains,
+      reference,
+      curve,
+      batchSize,
+      chosen,
+      one,
+      two,
+      latency,
+      referenceLatency,
+      latencies,
+      rss,
     };
+    const summary = summarizeRun(run);
+    process.stdout.write(`${renderTable(run, summary)}\n\n`);
+
+    const json = benchJson(run, summary);
     const line = JSON.stringify(json);
     process.stdout.write(`BENCH_JSON ${line}\n`);
     const dir = path.join(REPO_ROOT, 'bench-results');

@@ -1,0 +1,129 @@
+import { performance } from 'node:perf_hooks';
+import type { Sql } from 'postgres';
+import type { Child } from './children';
+import { createScenario, groupState, publishBacklog, sleep, startReference, startWorker, type Shared } from './infra';
+import { assertAlive, START_TIMEOUT_MS, stopAll, storeChecks, waitStarted, type ProcessReport, type StoreChecks } from './scenario-common';
+import { busyWhileIdle, startCpuAccount } from './stats';
+
+export interface DrainResult {
+  label: string;
+  kind: 'reference' | 'worker';
+  events: number;
+  processes: number;
+  batchSize: number;
+  seconds: number;
+  eventsPerSecond: number;
+  /** Between the first and the last process logging `Event consumer started`. */
+  startSpreadMs: number;
+  /** The largest VmHWM among the processes. */
+  peakRssMb: number | null;
+  processReports: ProcessReport[];
+  checks: StoreChecks;
+  /** CPU busy % of the machine just before the workers start, the bench idle: other work skews the figures. */
+  busyBeforePct: number | null;
+  /** CPU % the rest of the machine used while the clock ran (see startCpuAccount). */
+  othersDuringPct: number | null;
+}
+
+const POLL_MS = 20;
+/** A drain that makes no progress this long has failed. */
+const STALL_MS = 60_000;
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function countEvents(sql: Sql): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM events`;
+  return row?.n ?? 0;
+}
+
+export interface DrainOptions {
+  label: string;
+  kind: 'reference' | 'worker';
+  backlog: readonly string[];
+  processes: number;
+  batchSize: number;
+}
+
+/**
+ * Fill a fresh stream with the backlog, start the process(es), and time from the first
+ * `Event consumer started` to the moment the group has every entry delivered and acked
+ * (XINFO GROUPS: last-delivered-id = the last id written and pending = 0, polled every
+ * 20 ms). Entries are acked only after their transaction commits, so at that moment every
+ * row is in; `SELECT count(*) FROM events` then confirms it equals the backlog.
+ */
+export async function runDrain(shared: Shared, o: DrainOptions): Promise<DrainResult> {
+  const res = await createScenario(shared, o.label);
+  const children: Child[] = [];
+  try {
+    const lastId = await publishBacklog(shared.redis, res.keys.stream, o.backlog);
+    // Start every scenario from a clean checkpoint, so one does not pay for the last one's writes.
+    await shared.admin`CHECKPOINT`;
+    const busyBeforePct = (await busyWhileIdle()) ?? null;
+    for (let i = 0; i < o.processes; i++) {
+      const name = `bench-${o.kind}-${i + 1}`;
+      children.push(o.kind === 'worker' ? startWorker(res, name, o.batchSize) : startReference(res, name, o.batchSize));
+    }
+    const starts = await waitStarted(children, START_TIMEOUT_MS);
+    const t0 = Math.min(...starts);
+    const startSpreadMs = Math.max(...starts) - t0;
+    const othersDuring = startCpuAccount(res.dbName, children.map((c) => c.pid));
+
+    let lastProgress = -1;
+    let lastProgressAt = performance.now();
+    let lastReport = performance.now();
+    let t1: number;
+    let othersDuringPct: number | null = null;
+    for (;;) {
+      assertAlive(children, `draining ${o.label}`);
+      const state = await groupState(shared.redis, res.keys);
+      const now = performance.now();
+      if (state.pending === 0 && state.lastDeliveredId === lastId) {
+        t1 = now;
+        othersDuringPct = othersDuring() ?? null;
+        break;
+      }
+      const progress = state.entriesRead === null ? -1 : state.entriesRead - state.pending;
+      if (progress !== lastProgress || state.entriesRead === null) {
+        lastProgress = progress;
+        lastProgressAt = now;
+      } else if (now - lastProgressAt > STALL_MS) {
+        throw new Error(
+          `${o.label}: no progress for ${STALL_MS / 1000} s (${progress} of ${o.backlog.length} acked, ${state.pending} pending)${children.map((c) => c.tails()).join('')}`,
+        );
+      }
+      if (now - lastReport > 10_000) {
+        lastReport = now;
+        log(`    … ${progress} of ${o.backlog.length} acked after ${((now - t0) / 1000).toFixed(0)} s`);
+      }
+      await sleep(POLL_MS);
+    }
+    const stored = await countEvents(res.sql);
+    const processReports = await stopAll(children);
+    const checks = await storeChecks(res, shared.redis);
+    if (stored !== o.backlog.length) {
+      log(`    ! ${o.label}: all entries acked but ${stored} of ${o.backlog.length} rows in events (${checks.deadLetters} dead letters)`);
+    }
+    const seconds = (t1 - t0) / 1000;
+    const rss = processReports.map((p) => p.peakRssMb).filter((v): v is number => v !== null);
+    return {
+      label: o.label,
+      kind: o.kind,
+      events: o.backlog.length,
+      processes: o.processes,
+      batchSize: o.batchSize,
+      seconds: Math.round(seconds * 1000) / 1000,
+      eventsPerSecond: Math.round(stored / seconds),
+      startSpreadMs: Math.round(startSpreadMs),
+      peakRssMb: rss.length ? Math.max(...rss) : null,
+      processReports,
+      checks,
+      busyBeforePct,
+      othersDuringPct,
+    };
+  } finally {
+    await Promise.allSettled(children.map((c) => c.stop(5000)));
+    await res.dispose();
+  }
+}

@@ -1,0 +1,188 @@
+import { performance } from 'node:perf_hooks';
+import type { Child } from './children';
+import { createScenario, openRedis, openSql, sleep, startReference, startWorker, type Shared } from './infra';
+import { assertAlive, START_TIMEOUT_MS, stopAll, storeChecks, waitStarted, type ProcessReport, type StoreChecks } from './scenario-common';
+import { busyWhileIdle, percentile, startCpuAccount } from './stats';
+import { WorkloadGenerator } from './workload';
+
+export interface LatencyResult {
+  label: string;
+  kind: 'worker' | 'reference';
+  /** Rows stored per second from the first publish to the last row seen: below the rate when the consumer falls behind. */
+  consumedRate: number;
+  batchSize: number;
+  targetRate: number;
+  seconds: number;
+  published: number;
+  achievedRate: number;
+  seen: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  meanMs: number;
+  /** Publish → the consumer's transaction start (events.ingested_at): how much of the latency is pick-up. */
+  pickupMs: { p50: number; p95: number; p99: number };
+  pollIntervalMs: number;
+  /** Publisher ticks that ran later than 2 intervals after their due time (bench-side jitter). */
+  lateTicks: number;
+  peakRssMb: number | null;
+  processReports: ProcessReport[];
+  checks: StoreChecks;
+  busyBeforePct: number | null;
+  othersDuringPct: number | null;
+  note: string;
+}
+
+const TICK_MS = 5;
+const LATENCY_POLL_MS = 2;
+
+/**
+ * One worker on an empty stream; the bench publishes `rate` events/s for `seconds` in 5 ms
+ * ticks, each event carrying data.published_at_ms = Date.now() at XADD time. A poller on its
+ * own connection reads the new rows every 2 ms (ids are monotonic ULIDs) and records
+ * now − published_at_ms for each: publish → visible to a reader, poll interval included.
+ */
+export async function runLatency(
+  shared: Shared,
+  o: { kind: 'worker' | 'reference'; batchSize: number; rate: number; seconds: number; seed: number },
+): Promise<LatencyResult> {
+  const label = `${o.kind === 'reference' ? 'reference loop' : 'worker'} latency @ ${o.rate}/s`;
+  const res = await createScenario(shared, label);
+  const publisher = openRedis();
+  const poller = openSql(res.dbUrl, 1);
+  const children: Child[] = [];
+  try {
+    const total = Math.round(o.rate * o.seconds);
+    const generator = new WorkloadGenerator(o.seed);
+    const events = Array.from({ length: total }, () => generator.next());
+    await publisher.ping();
+    await poller`SELECT 1`;
+    await shared.admin`CHECKPOINT`;
+    const busyBeforePct = (await busyWhileIdle()) ?? null;
+    children.push(o.kind === 'worker' ? startWorker(res, 'bench-worker-latency', o.batchSize) : startReference(res, 'bench-reference-latency', o.batchSize));
+    await waitStarted(children, START_TIMEOUT_MS);
+    // Let the worker settle into its blocking read.
+    await sleep(300);
+
+    const latencies: number[] = [];
+    /** published → ingested_at (now() of the consumer's transaction): the pick-up part of the latency. */
+    const pickups: number[] = [];
+    let lastId = '';
+    let published = 0;
+    let publishError: unknown;
+    let publishing = true;
+    let lateTicks = 0;
+    const inFlight = new Set<Promise<unknown>>();
+    let lastNewRowAt = performance.now();
+
+    const pollLoop = (async () => {
+      // A consumer slower than the rate (the reference loop) drains its backlog after publishing
+      // ends; it fails only when no new row shows up for this long.
+      const stallMs = 30_000;
+      for (;;) {
+        const rows = await poller<{ id: string; p: string; i: number }[]>`
+          SELECT id, (data->>'published_at_ms')::bigint AS p, extract(epoch FROM ingested_at)::float8 * 1000 AS i
+          FROM events WHERE id > ${lastId} ORDER BY id`;
+        const now = Date.now();
+        for (const row of rows) {
+          latencies.push(now - Number(row.p));
+          pickups.push(Number(row.i) - Number(row.p));
+        }
+        const last = rows[rows.length - 1];
+        if (last) {
+          lastId = last.id;
+          lastNewRowAt = performance.now();
+        }
+        if (!publishing) {
+          if (latencies.length >= published) return;
+          assertAlive(children, 'the latency run');
+          if (performance.now() - lastNewRowAt > stallMs) {
+            throw new Error(`${label}: only ${latencies.length} of ${published} rows visible, none new for ${stallMs / 1000} s${children.map((c) => c.tails()).join('')}`);
+          }
+        }
+        await sleep(LATENCY_POLL_MS);
+      }
+    })();
+    let pollError: unknown;
+    pollLoop.catch((err: unknown) => {
+      pollError = err;
+    });
+
+    const othersDuring = startCpuAccount(res.dbName, children.map((c) => c.pid));
+    const t0 = performance.now();
+    let expectedTick = t0;
+    while (published < total) {
+      if (publishError) throw publishError;
+      if (pollError) throw pollError;
+      assertAlive(children, 'the latency run');
+      const now = performance.now();
+      if (now - expectedTick > 2 * TICK_MS) lateTicks++;
+      const due = Math.min(total, Math.floor(((now - t0) / 1000) * o.rate));
+      if (due > published) {
+        const pipeline = publisher.pipeline();
+        const stamp = Date.now();
+        for (let i = published; i < due; i++) {
+          const e = events[i];
+          if (!e) continue;
+          pipeline.xadd(res.keys.stream, '*', 'event', JSON.stringify({ ...e, data: { ...e.data, published_at_ms: stamp } }));
+        }
+        published = due;
+        const sent: Promise<unknown> = pipeline.exec().then((replies) => {
+          for (const [err] of replies ?? []) if (err) publishError ??= err;
+        });
+        inFlight.add(sent);
+        void sent.finally(() => inFlight.delete(sent));
+      }
+      // Late ticks don't burst to catch up: `due` follows the clock, so the next tick publishes more.
+      expectedTick += TICK_MS;
+      if (expectedTick < now) expectedTick = now + TICK_MS;
+      await sleep(Math.max(0, expectedTick - performance.now()));
+    }
+    const publishSeconds = (performance.now() - t0) / 1000;
+    const othersDuringPct = othersDuring() ?? null;
+    await Promise.all(inFlight);
+    if (publishError) throw publishError;
+    publishing = false;
+    await pollLoop;
+
+    const processReports = await stopAll(children);
+    const checks = await storeChecks(res, shared.redis);
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const sortedPickups = [...pickups].sort((a, b) => a - b);
+    return {
+      label,
+      kind: o.kind,
+      batchSize: o.batchSize,
+      targetRate: o.rate,
+      consumedRate: Math.round(latencies.length / Math.max(0.001, (lastNewRowAt - t0) / 1000)),
+      seconds: o.seconds,
+      published,
+      achievedRate: Math.round(published / publishSeconds),
+      seen: latencies.length,
+      p50Ms: percentile(sorted, 50),
+      p95Ms: percentile(sorted, 95),
+      p99Ms: percentile(sorted, 99),
+      maxMs: sorted[sorted.length - 1] ?? 0,
+      meanMs: Math.round((sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length)) * 10) / 10,
+      pickupMs: {
+        p50: Math.round(percentile(sortedPickups, 50) * 10) / 10,
+        p95: Math.round(percentile(sortedPickups, 95) * 10) / 10,
+        p99: Math.round(percentile(sortedPickups, 99) * 10) / 10,
+      },
+      pollIntervalMs: LATENCY_POLL_MS,
+      lateTicks,
+      peakRssMb: processReports[0]?.peakRssMb ?? null,
+      processReports,
+      checks,
+      busyBeforePct,
+      othersDuringPct,
+      note: `publish → visible to a reader: Date.now() at XADD to Date.now() when a poller (every ${LATENCY_POLL_MS} ms, own connection) sees the row; conservative, includes up to one poll interval and the poll query; 1 ms resolution`,
+    };
+  } finally {
+    await Promise.allSettled(children.map((c) => c.stop(5000)));
+    publisher.disconnect();
+    await poller.end({ timeout: 2 }).catch(() => undefined);
+    await res.dispose();
+  }
+}

@@ -1,0 +1,97 @@
+import { describeExit, type Child } from './children';
+import type { ScenarioResources, Shared } from './infra';
+
+/* What the drain and latency scenarios share: process start/stop and the store checks. */
+
+export interface ProcessReport {
+  name: string;
+  peakRssMb: number | null;
+  exit: string;
+  stopMs: number;
+  /** Log lines at warn or above, and the first few of them. */
+  warnings: number;
+  warningSamples: string[];
+  stderr: string;
+}
+
+export interface StoreChecks {
+  events: number;
+  sessions: number;
+  sessionsEnded: number;
+  sessionsDetected: number;
+  workspaces: number;
+  devices: number;
+  workspaceDevices: number;
+  handlerFailures: number;
+  deadLetters: number;
+  /** md5 of each table's content, server-made ids replaced by the workspace name: equal work gives equal digests. */
+  digest: Record<string, string>;
+}
+
+export const START_TIMEOUT_MS = 60_000;
+
+export async function waitStarted(children: readonly Child[], timeoutMs: number): Promise<number[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no "Event consumer started" within ${timeoutMs} ms from ${children.filter((c) => c.running).map((c) => c.name).join(', ')}${children.map((c) => c.tails()).join('')}`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([Promise.all(children.map((c) => c.started)), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function assertAlive(children: readonly Child[], what: string): void {
+  for (const c of children) {
+    if (!c.running && c.exitInfo) throw new Error(`${c.name} exited (${describeExit(c.exitInfo)}) while ${what}${c.tails()}`);
+  }
+}
+
+export async function stopAll(children: readonly Child[]): Promise<ProcessReport[]> {
+  const rss = children.map((c) => c.peakRssKb());
+  const stops = await Promise.all(children.map((c) => c.stop()));
+  return children.map((c, i) => {
+    const s = stops[i];
+    const kb = rss[i];
+    return {
+      name: c.name,
+      peakRssMb: kb === undefined ? null : Math.round((kb / 1024) * 10) / 10,
+      exit: s ? `${describeExit(s)}${s.killed ? ' (SIGKILL after grace)' : ''}` : 'unknown',
+      stopMs: Math.round(s?.stopMs ?? 0),
+      warnings: c.problemCount,
+      warningSamples: c.problems.slice(0, 5).map((p) => p.raw.slice(0, 500)),
+      stderr: c.stderrText().trim().slice(-2000),
+    };
+  });
+}
+
+export async function storeChecks(res: ScenarioResources, redis: Shared['redis']): Promise<StoreChecks> {
+  const sql = res.sql;
+  const [counts] = await sql<Omit<StoreChecks, 'digest' | 'deadLetters'>[]>`
+    SELECT (SELECT count(*)::int FROM events) AS events,
+           (SELECT count(*)::int FROM sessions) AS sessions,
+           (SELECT count(*)::int FROM sessions WHERE lifecycle = 'ended') AS "sessionsEnded",
+           (SELECT count(*)::int FROM sessions WHERE lifecycle = 'detected') AS "sessionsDetected",
+           (SELECT count(*)::int FROM workspaces) AS workspaces,
+           (SELECT count(*)::int FROM devices) AS devices,
+           (SELECT count(*)::int FROM workspace_devices) AS "workspaceDevices",
+           (SELECT count(*)::int FROM event_handler_failures) AS "handlerFailures"`;
+  const [digest] = await sql<Record<string, string>[]>`
+    SELECT
+      (SELECT md5(coalesce(string_agg(ROW(e.id, e.type, e."timestamp", e.device_id, w.canonical_id, e.session_id, e.data, e.blob_refs)::text, E'\n' ORDER BY e.id), ''))
+         FROM events e LEFT JOIN workspaces w ON w.id = e.workspace_id) AS events,
+      (SELECT md5(coalesce(string_agg(ROW(s.id, w.canonical_id, s.device_id, s.lifecycle, s.started_at, s.ended_at, s.end_reason, s.duration_ms, s.git_branch, s.model, s.source)::text, E'\n' ORDER BY s.id), ''))
+         FROM sessions s LEFT JOIN workspaces w ON w.id = s.workspace_id) AS sessions,
+      (SELECT md5(coalesce(string_agg(ROW(d.id, d.name, d.type, d.status, d.first_seen_at, d.last_seen_at)::text, E'\n' ORDER BY d.id), ''))
+         FROM devices d) AS devices,
+      (SELECT md5(coalesce(string_agg(ROW(w.canonical_id, wd.device_id, wd.local_path, wd.last_active_at)::text, E'\n' ORDER BY w.canonical_id, wd.device_id), ''))
+         FROM workspace_devices wd LEFT JOIN workspaces w ON w.id = wd.workspace_id) AS "workspaceDevices",
+      (SELECT md5(coalesce(string_agg(ROW(canonical_id, display_name)::text, E'\n' ORDER BY canonical_id), '')) FROM workspaces) AS workspaces`;
+  if (!counts || !digest) throw new Error('store checks returned no row');
+  const deadLetters = await redis.xlen(res.keys.deadLetter);
+  return { ...counts, deadLetters, digest };
+}
