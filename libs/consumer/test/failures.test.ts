@@ -1,38 +1,11 @@
-import type Redis from 'ioredis';
 import {
-  createTestDatabase,
-  createTestRedis,
-  deleteKeys,
   gitCommitEvent,
   makeEvent,
-  uniqueStreamKeys,
   waitFor,
-  type TestDatabase,
-  type TestStreamKeys,
 } from '@fuel-code/testing';
-import { countEvents, field, groupPending, publishAll, readDeadLetters, runConsumer, type RunningConsumer } from './helpers';
+import { useConsumerTestEnv, countEvents, field, groupPending, publishAll, readDeadLetters } from './helpers';
 
-let db: TestDatabase;
-let redis: Redis;
-let keys: TestStreamKeys;
-let consumer: RunningConsumer | undefined;
-
-beforeAll(async () => {
-  db = await createTestDatabase('failures');
-  redis = createTestRedis();
-});
-beforeEach(() => {
-  keys = uniqueStreamKeys('failures');
-});
-afterEach(async () => {
-  await consumer?.stop();
-  consumer = undefined;
-  await deleteKeys(redis, keys);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await db.drop();
-});
+const env = useConsumerTestEnv('failures');
 
 test('poison: every kind of invalid entry is dead-lettered with its original bytes; the good ones around it are processed', async () => {
   const good = [gitCommitEvent(null), gitCommitEvent(null), gitCommitEvent(null)];
@@ -41,17 +14,17 @@ test('poison: every kind of invalid entry is dead-lettered with its original byt
   const notJson = '{"id": "01HZY8K3V4Q5R6S7T8V9W0X1YZ", ';
   const badBytes = Buffer.from([0xff, 0xfe, 0x00, 0x7b]);
 
-  await publishAll(redis, keys.stream, [good[0]!, notJson, badSchema]);
-  const noEventId = await redis.xadd(keys.stream, '*', 'payload', 'no event field here');
-  const badBytesId = await redis.xadd(keys.stream, '*', 'event', badBytes);
-  await publishAll(redis, keys.stream, [unknownType, good[1]!, good[2]!]);
+  await publishAll(env.redis, env.keys.stream, [good[0]!, notJson, badSchema]);
+  const noEventId = await env.redis.xadd(env.keys.stream, '*', 'payload', 'no event field here');
+  const badBytesId = await env.redis.xadd(env.keys.stream, '*', 'event', badBytes);
+  await publishAll(env.redis, env.keys.stream, [unknownType, good[1]!, good[2]!]);
 
-  consumer = runConsumer(db.sql, keys);
-  await waitFor(async () => (await readDeadLetters(redis, keys.deadLetter)).length === 5, 10_000, { description: '5 dead letters' });
-  await waitFor(async () => (await countEvents(db.sql, good.map((e) => e.id))) === 3, 10_000);
-  await waitFor(async () => (await groupPending(redis, keys)) === 0, 5000, { description: 'pending 0' });
+  const consumer = env.start();
+  await waitFor(async () => (await readDeadLetters(env.redis, env.keys.deadLetter)).length === 5, 10_000, { description: '5 dead letters' });
+  await waitFor(async () => (await countEvents(env.db.sql, good.map((e) => e.id))) === 3, 10_000);
+  await waitFor(async () => (await groupPending(env.redis, env.keys)) === 0, 5000, { description: 'pending 0' });
 
-  const letters = await readDeadLetters(redis, keys.deadLetter);
+  const letters = await readDeadLetters(env.redis, env.keys.deadLetter);
   for (const letter of letters) {
     expect(field(letter, 'reason')).toBe('invalid');
     expect(field(letter, 'consumer')).toBe(consumer.name);
@@ -76,15 +49,15 @@ test.each([10, 500])('a value Postgres refuses (batch size %i) is retried withou
   const good = Array.from({ length: 100 }, () => gitCommitEvent(null));
   const refused = makeEvent('git.commit', { data: { message: 'a NUL \u0000 jsonb refuses' } });
   const all = [...good.slice(0, 50), refused, ...good.slice(50)];
-  await publishAll(redis, keys.stream, all);
+  await publishAll(env.redis, env.keys.stream, all);
 
-  consumer = runConsumer(db.sql, keys, { maxAttempts: 3, batchSize });
+  const consumer = env.start({ maxAttempts: 3, batchSize });
   const line = await consumer.logs.waitForLine(`Event ${refused.id} permanently failed after 3 attempts`, 20_000);
   expect(line.level).toBe(50);
 
-  expect(await countEvents(db.sql, good.map((e) => e.id))).toBe(100);
-  expect(await countEvents(db.sql, [refused.id])).toBe(0);
-  const letters = await readDeadLetters(redis, keys.deadLetter);
+  expect(await countEvents(env.db.sql, good.map((e) => e.id))).toBe(100);
+  expect(await countEvents(env.db.sql, [refused.id])).toBe(0);
+  const letters = await readDeadLetters(env.redis, env.keys.deadLetter);
   expect(letters).toHaveLength(1);
   expect(field(letters[0], 'reason')).toBe('failed');
   expect(field(letters[0], 'attempts')).toBe('3');
@@ -93,35 +66,33 @@ test.each([10, 500])('a value Postgres refuses (batch size %i) is retried withou
   // Two earlier attempts were warned about, and not dead-lettered early.
   expect(consumer.logs.find(`Event ${refused.id} failed (attempt`).map((l) => l['attempt'])).toEqual([1, 2]);
   expect(consumer.handle.counters().errors).toBe(3);
-  await waitFor(async () => (await groupPending(redis, keys)) === 0, 5000, { description: 'pending 0' });
+  await waitFor(async () => (await groupPending(env.redis, env.keys)) === 0, 5000, { description: 'pending 0' });
 });
 
 test('stop() returns promptly while idle in a 5 s BLOCK', async () => {
-  consumer = runConsumer(db.sql, keys, { blockMs: 5000 });
+  const consumer = env.start({ blockMs: 5000 });
   await consumer.logs.waitForLine('Event consumer started');
-  await publishAll(redis, keys.stream, [gitCommitEvent(null)]);
-  await waitFor(() => consumer?.handle.counters().processed === 1, 5000);
+  await publishAll(env.redis, env.keys.stream, [gitCommitEvent(null)]);
+  await waitFor(() => consumer.handle.counters().processed === 1, 5000);
   // Now blocked in XREADGROUP BLOCK 5000.
   const started = Date.now();
   await consumer.stop();
   expect(Date.now() - started).toBeLessThan(2000);
   expect(consumer.handle.health().running).toBe(false);
   await consumer.stop(); // idempotent
-  consumer = undefined;
 });
 
 test('stop() while busy finishes and acknowledges the batch in hand within 10 s', async () => {
   const events = Array.from({ length: 3000 }, () => gitCommitEvent(null));
-  await publishAll(redis, keys.stream, events);
-  consumer = runConsumer(db.sql, keys, { batchSize: 50 });
-  await waitFor(() => (consumer?.handle.counters().processed ?? 0) >= 100, 20_000);
+  await publishAll(env.redis, env.keys.stream, events);
+  const consumer = env.start({ batchSize: 50 });
+  await waitFor(() => (consumer.handle.counters().processed ?? 0) >= 100, 20_000);
   const started = Date.now();
   await consumer.stop();
   expect(Date.now() - started).toBeLessThan(10_000);
   const processed = consumer.handle.counters().processed;
   expect(processed).toBeLessThan(3000);
   // Everything it processed is acknowledged: nothing of its own is left pending.
-  expect(await groupPending(redis, keys)).toBe(0);
-  expect(await countEvents(db.sql, events.map((e) => e.id))).toBe(processed);
-  consumer = undefined;
+  expect(await groupPending(env.redis, env.keys)).toBe(0);
+  expect(await countEvents(env.db.sql, events.map((e) => e.id))).toBe(processed);
 });

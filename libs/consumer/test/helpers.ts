@@ -2,7 +2,18 @@ import Redis from 'ioredis';
 import type { Sql } from 'postgres';
 import { createDefaultRegistry, type HandlerRegistry } from '@fuel-code/core';
 import { startConsumer, type ConsumerConfig, type ConsumerHandle } from '@fuel-code/consumer';
-import { captureLogs, testRedisUrl, type EnvelopeInput, type LogCapture, type TestStreamKeys } from '@fuel-code/testing';
+import {
+  captureLogs,
+  createTestDatabase,
+  createTestRedis,
+  deleteKeys,
+  testRedisUrl,
+  uniqueStreamKeys,
+  type EnvelopeInput,
+  type LogCapture,
+  type TestDatabase,
+  type TestStreamKeys,
+} from '@fuel-code/testing';
 
 /** A command connection built the way the worker builds its own. */
 export function consumerRedis(name: string, url = testRedisUrl()): Redis {
@@ -100,4 +111,52 @@ export async function readDeadLetters(redis: Redis, key: string): Promise<DeadLe
 
 export function field(record: DeadLetterRecord | undefined, name: string): string | undefined {
   return record?.fields.get(name)?.toString();
+}
+
+export interface ConsumerTestEnv {
+  /** This file's database (set in beforeAll). */
+  readonly db: TestDatabase;
+  /** A client for the test's own reads and writes. */
+  readonly redis: Redis;
+  /** This test's stream, group and dead-letter keys (fresh in beforeEach). */
+  readonly keys: TestStreamKeys;
+  /** Start a consumer on this test's keys; it is stopped after the test. */
+  start(overrides?: Parameters<typeof runConsumer>[2]): RunningConsumer;
+}
+
+/** The lifecycle every consumer test file shares: one database, fresh keys per test, cleanup. */
+export function useConsumerTestEnv(label: string): ConsumerTestEnv {
+  const started: RunningConsumer[] = [];
+  const state = {} as { db: TestDatabase; redis: Redis; keys: TestStreamKeys };
+  beforeAll(async () => {
+    state.db = await createTestDatabase(label);
+    state.redis = createTestRedis();
+  });
+  beforeEach(() => {
+    state.keys = uniqueStreamKeys(label);
+  });
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((c) => c.stop()));
+    await deleteKeys(state.redis, state.keys);
+  });
+  afterAll(async () => {
+    state.redis.disconnect();
+    await state.db.drop();
+  });
+  return {
+    get db() {
+      return state.db;
+    },
+    get redis() {
+      return state.redis;
+    },
+    get keys() {
+      return state.keys;
+    },
+    start(overrides) {
+      const consumer = runConsumer(state.db.sql, state.keys, overrides);
+      started.push(consumer);
+      return consumer;
+    },
+  };
 }
