@@ -187,8 +187,6 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
     parseAhead(entries: readonly StreamEntry[]): void {
       for (const entry of entries) parsedAhead.set(entry, parseEntry(entry));
     },
-    /** Entries this process has seen fail and will retry. */
-    retryingCount: () => attempts.size,
   };
 }
 

@@ -38,7 +38,8 @@ function isTransientSqlState(state: string): boolean {
   );
 }
 
-function codeOf(err: unknown): string | undefined {
+/** The `code` property of an error-like value (Node, driver and SQLSTATE codes), if any. */
+export function errorCodeOf(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
     const code = (err as { code: unknown }).code;
     return typeof code === 'string' ? code : undefined;
@@ -48,7 +49,7 @@ function codeOf(err: unknown): string | undefined {
 
 export function isTransientDbError(err: unknown): boolean {
   if (err instanceof TransientError) return true;
-  const code = codeOf(err);
+  const code = errorCodeOf(err);
   if (code === undefined) return false;
   return NETWORK_CODES.has(code) || DRIVER_CODES.has(code) || isTransientSqlState(code);
 }

@@ -9,7 +9,6 @@ export type ErrorCode =
   | 'EVENT_INVALID'
   | 'DEPENDENCY_UNAVAILABLE'
   | 'PROCESSING_FAILED'
-  | 'HANDLER_FAILED'
   | 'CONFIG_INVALID';
 
 export abstract class FuelCodeError extends Error {
@@ -53,10 +52,6 @@ export class TransientError extends FuelCodeError {
 
 export class ProcessingError extends FuelCodeError {
   readonly code = 'PROCESSING_FAILED' as const;
-}
-
-export class HandlerError extends FuelCodeError {
-  readonly code = 'HANDLER_FAILED' as const;
 }
 
 export class ConfigError extends FuelCodeError {

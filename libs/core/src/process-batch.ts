@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Sql, TransactionSql } from 'postgres';
-import { classifyDbError, isTransientDbError } from './db-errors';
+import { classifyDbError, errorCodeOf, isTransientDbError } from './db-errors';
 import type { EventType, FuelEvent } from './envelope';
 import { FuelCodeError, toError } from './errors';
 import type { EventHandler, HandlerItem, HandlerRegistry } from './registry';
@@ -134,17 +134,9 @@ async function runOne(tx: TransactionSql, handler: EventHandler, item: HandlerIt
     await recordHandlerFailure(tx, {
       eventId: event.id,
       eventType: event.type,
-      errorCode: err instanceof FuelCodeError ? err.code : codeOf(thrown),
+      errorCode: err instanceof FuelCodeError ? err.code : errorCodeOf(thrown),
       message: err.message,
     });
     return { type: event.type, status: 'failed', error: err };
   }
-}
-
-function codeOf(value: unknown): string | undefined {
-  if (typeof value === 'object' && value !== null && 'code' in value) {
-    const code = (value as { code: unknown }).code;
-    return typeof code === 'string' ? code : undefined;
-  }
-  return undefined;
 }

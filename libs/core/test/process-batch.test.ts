@@ -1,40 +1,27 @@
 import {
   captureLogs,
-  createTestDatabase,
   gitCommitEvent,
   makeEvent,
   sessionEndEvent,
   sessionStartEvent,
   type EnvelopeInput,
-  type TestDatabase,
 } from '@fuel-code/testing';
 import {
   createDefaultRegistry,
   createHandlerRegistry,
-  parseEvent,
   processBatch,
   processEvent,
   ProcessingError,
   type FuelEvent,
 } from '@fuel-code/core';
+import { parsed, useTestDatabase } from './helpers';
 
-let db: TestDatabase;
-beforeAll(async () => {
-  db = await createTestDatabase('process_batch');
-});
-afterAll(async () => {
-  await db.drop();
-});
+const ctx = useTestDatabase('process_batch');
 
 const logs = captureLogs();
-const parsed = (input: EnvelopeInput): FuelEvent => {
-  const result = parseEvent(input);
-  if (!result.ok) throw result.error;
-  return result.event;
-};
 
 async function sessionRow(id: string) {
-  const [row] = await db.sql`
+  const [row] = await ctx.db.sql`
     SELECT lifecycle, started_at, ended_at, end_reason, duration_ms, git_branch, model, source
     FROM sessions WHERE id = ${id}`;
   return row;
@@ -53,9 +40,9 @@ test('a batch gives the same rows as the same events one by one, in any order', 
   const batch = script('batch').map(parsed);
   const single = script('single').map(parsed);
 
-  const results = await processBatch(db.sql, batch, registry, logs.logger);
+  const results = await processBatch(ctx.db.sql, batch, registry, logs.logger);
   expect(results.map((r) => r.status)).toEqual(Array(6).fill('processed'));
-  for (const event of single) await processEvent(db.sql, event, registry, logs.logger);
+  for (const event of single) await processEvent(ctx.db.sql, event, registry, logs.logger);
 
   for (const suffix of ['a', 'b', 'c']) {
     expect(await sessionRow(`batch-${suffix}`)).toEqual(await sessionRow(`single-${suffix}`));
@@ -63,10 +50,10 @@ test('a batch gives the same rows as the same events one by one, in any order', 
   expect(await sessionRow('batch-a')).toMatchObject({ lifecycle: 'ended', started_at: new Date('2026-11-27T10:00:00Z'), duration_ms: 3_600_000 });
   expect(await sessionRow('batch-c')).toMatchObject({ lifecycle: 'detected', model: 'second', started_at: new Date('2026-11-27T09:05:00Z') });
 
-  const devices = await db.sql`SELECT id, first_seen_at, last_seen_at FROM devices WHERE id LIKE 'batch-dev%' OR id LIKE 'single-dev%' ORDER BY id`;
+  const devices = await ctx.db.sql`SELECT id, first_seen_at, last_seen_at FROM devices WHERE id LIKE 'batch-dev%' OR id LIKE 'single-dev%' ORDER BY id`;
   const strip = (rows: readonly Record<string, unknown>[]) => rows.map((r) => ({ ...r, id: String(r['id']).replace(/^(batch|single)/, '') }));
   expect(strip(devices.filter((d) => String(d['id']).startsWith('batch')))).toEqual(strip(devices.filter((d) => String(d['id']).startsWith('single'))));
-  const links = await db.sql`
+  const links = await ctx.db.sql`
     SELECT w.canonical_id, l.device_id, l.local_path FROM workspace_devices l JOIN workspaces w ON w.id = l.workspace_id
     WHERE l.device_id LIKE 'batch%' ORDER BY 1, 2`;
   expect(links).toEqual([
@@ -78,9 +65,9 @@ test('a batch gives the same rows as the same events one by one, in any order', 
 
 test('duplicates: already stored, and twice within the batch', async () => {
   const stored = gitCommitEvent(null);
-  await processEvent(db.sql, parsed(stored), createDefaultRegistry(), logs.logger);
+  await processEvent(ctx.db.sql, parsed(stored), createDefaultRegistry(), logs.logger);
   const fresh = sessionStartEvent('dup-in-batch');
-  const results = await processBatch(db.sql, [stored, fresh, fresh].map(parsed), createDefaultRegistry(), logs.logger);
+  const results = await processBatch(ctx.db.sql, [stored, fresh, fresh].map(parsed), createDefaultRegistry(), logs.logger);
   expect(results.map((r) => [r.eventId, r.status])).toEqual([
     [stored.id, 'duplicate'],
     [fresh.id, 'processed'],
@@ -103,14 +90,14 @@ test("one event's handler failure does not roll back another's handler writes", 
   });
   const events = [makeEvent('git.push'), makeEvent('git.push', { data: { explode: true } }), makeEvent('git.push')].map(parsed);
   const capture = captureLogs();
-  const results = await processBatch(db.sql, events, registry, capture.logger);
+  const results = await processBatch(ctx.db.sql, events, registry, capture.logger);
 
   expect(results.map((r) => r.handlerResults[0]?.status)).toEqual(['ok', 'failed', 'ok']);
-  const written = await db.sql`SELECT id FROM sessions WHERE id = ANY(${events.map((e) => `by-${e.id}`)}) ORDER BY id`;
+  const written = await ctx.db.sql`SELECT id FROM sessions WHERE id = ANY(${events.map((e) => `by-${e.id}`)}) ORDER BY id`;
   expect(written.map((r) => r['id'])).toEqual([`by-${events[0]?.id}`, `by-${events[2]?.id}`]);
-  const stored = await db.sql`SELECT count(*)::int AS n FROM events WHERE id = ANY(${events.map((e) => e.id)})`;
+  const stored = await ctx.db.sql`SELECT count(*)::int AS n FROM events WHERE id = ANY(${events.map((e) => e.id)})`;
   expect(stored[0]?.['n']).toBe(3);
-  const [failure] = await db.sql`SELECT error_message FROM event_handler_failures WHERE event_id = ${events[1]?.id ?? ''}`;
+  const [failure] = await ctx.db.sql`SELECT error_message FROM event_handler_failures WHERE event_id = ${events[1]?.id ?? ''}`;
   expect(failure?.['error_message']).toMatch(/handler exploded/);
   expect(capture.find('running its events one by one')).toHaveLength(1);
   expect(capture.find(`handler exploded on ${events[1]?.id}`)[0]).toMatchObject({ level: 50, eventId: events[1]?.id });
@@ -119,7 +106,7 @@ test("one event's handler failure does not roll back another's handler writes", 
 test('a value Postgres refuses fails the whole batch with a ProcessingError and writes nothing', async () => {
   const good = gitCommitEvent(null);
   const refused = makeEvent('git.commit', { data: { message: 'NUL \u0000 here' } });
-  await expect(processBatch(db.sql, [good, refused].map(parsed), createDefaultRegistry(), logs.logger)).rejects.toBeInstanceOf(ProcessingError);
-  const rows = await db.sql`SELECT count(*)::int AS n FROM events WHERE id = ANY(${[good.id, refused.id]})`;
+  await expect(processBatch(ctx.db.sql, [good, refused].map(parsed), createDefaultRegistry(), logs.logger)).rejects.toBeInstanceOf(ProcessingError);
+  const rows = await ctx.db.sql`SELECT count(*)::int AS n FROM events WHERE id = ANY(${[good.id, refused.id]})`;
   expect(rows[0]?.['n']).toBe(0);
 });

@@ -1,46 +1,32 @@
 import {
   captureLogs,
-  createTestDatabase,
   gitCommitEvent,
   makeEvent,
   sessionEndEvent,
   sessionStartEvent,
   waitFor,
   type EnvelopeInput,
-  type TestDatabase,
 } from '@fuel-code/testing';
 import {
   createDefaultRegistry,
   createHandlerRegistry,
-  parseEvent,
   processEvent,
   TransientError,
-  type FuelEvent,
 } from '@fuel-code/core';
+import { parsed, useTestDatabase } from './helpers';
 
-let db: TestDatabase;
-beforeAll(async () => {
-  db = await createTestDatabase('process_event');
-});
-afterAll(async () => {
-  await db.drop();
-});
+const ctx = useTestDatabase('process_event');
 
-function parsed(input: EnvelopeInput): FuelEvent {
-  const result = parseEvent(input);
-  if (!result.ok) throw result.error;
-  return result.event;
-}
 
 const registry = createDefaultRegistry();
 const logs = captureLogs();
 
 async function run(input: EnvelopeInput) {
-  return processEvent(db.sql, parsed(input), registry, logs.logger);
+  return processEvent(ctx.db.sql, parsed(input), registry, logs.logger);
 }
 
 async function countRows(table: string, where: string, value: string): Promise<number> {
-  const rows = await db.sql.unsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM ${table} WHERE ${where} = $1`, [value]);
+  const rows = await ctx.db.sql.unsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM ${table} WHERE ${where} = $1`, [value]);
   return rows[0]?.n ?? 0;
 }
 
@@ -51,18 +37,18 @@ test('an event is stored once; the same id again is a duplicate and runs no hand
   expect(first.handlerResults).toEqual([{ type: 'session.start', status: 'ok' }]);
 
   // Mutate the session so a re-run of the handler would show.
-  await db.sql`UPDATE sessions SET model = 'changed' WHERE id = 'dedup-session'`;
+  await ctx.db.sql`UPDATE sessions SET model = 'changed' WHERE id = 'dedup-session'`;
   const second = await run(event);
   expect(second).toEqual({ eventId: event.id, status: 'duplicate', handlerResults: [] });
   expect(await countRows('events', 'id', event.id)).toBe(1);
-  const [session] = await db.sql`SELECT model FROM sessions WHERE id = 'dedup-session'`;
+  const [session] = await ctx.db.sql`SELECT model FROM sessions WHERE id = 'dedup-session'`;
   expect(session?.['model']).toBe('changed');
 });
 
 test('data is stored as a jsonb object, not a JSON string', async () => {
   const event = makeEvent('git.commit', { data: { hash: 'h1', files: ['a', 'b'], nested: { n: 1 } } });
   await run(event);
-  const [row] = await db.sql`SELECT jsonb_typeof(data) AS kind, data->'nested'->>'n' AS n, jsonb_typeof(blob_refs) AS refs FROM events WHERE id = ${event.id}`;
+  const [row] = await ctx.db.sql`SELECT jsonb_typeof(data) AS kind, data->'nested'->>'n' AS n, jsonb_typeof(blob_refs) AS refs FROM events WHERE id = ${event.id}`;
   expect(row).toEqual({ kind: 'object', n: '1', refs: 'array' });
 });
 
@@ -85,15 +71,15 @@ test('workspaces, devices and links are created once across many events', async 
     expect(await countRows('workspaces', 'canonical_id', canonical)).toBe(1);
   }
   for (const device of devices) expect(await countRows('devices', 'id', device)).toBe(1);
-  const links = await db.sql`
+  const links = await ctx.db.sql`
     SELECT w.canonical_id, l.device_id FROM workspace_devices l JOIN workspaces w ON w.id = l.workspace_id
     WHERE l.device_id IN ('dev-a', 'dev-b') ORDER BY 1, 2`;
   expect(links).toHaveLength(6);
 
-  const [ws] = await db.sql`SELECT id, display_name FROM workspaces WHERE canonical_id = 'github.com/acme/one'`;
+  const [ws] = await ctx.db.sql`SELECT id, display_name FROM workspaces WHERE canonical_id = 'github.com/acme/one'`;
   expect(ws?.['id']).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
   expect(ws?.['display_name']).toBe('one');
-  const [stored] = await db.sql`SELECT workspace_id FROM events WHERE id = ${events[0]?.id ?? ''}`;
+  const [stored] = await ctx.db.sql`SELECT workspace_id FROM events WHERE id = ${events[0]?.id ?? ''}`;
   expect(stored?.['workspace_id']).toBe(ws?.['id']);
 });
 
@@ -107,7 +93,7 @@ describe('a handler that throws', () => {
   test('keeps the event row, rolls back its own writes, logs and records the error', async () => {
     const capture = captureLogs();
     const event = gitCommitEvent(null);
-    const result = await processEvent(db.sql, parsed(event), failing, capture.logger);
+    const result = await processEvent(ctx.db.sql, parsed(event), failing, capture.logger);
 
     expect(result.status).toBe('processed');
     expect(result.handlerResults).toHaveLength(1);
@@ -121,7 +107,7 @@ describe('a handler that throws', () => {
     const [line] = capture.find('commit handler exploded');
     expect(line).toMatchObject({ level: 50, eventId: event.id, type: 'git.commit' });
 
-    const [failure] = await db.sql`SELECT event_type, error_message FROM event_handler_failures WHERE event_id = ${event.id}`;
+    const [failure] = await ctx.db.sql`SELECT event_type, error_message FROM event_handler_failures WHERE event_id = ${event.id}`;
     expect(failure).toEqual({ event_type: 'git.commit', error_message: 'commit handler exploded' });
   });
 });
@@ -131,7 +117,7 @@ describe('sessions commute (CONTRACT §3)', () => {
   const endTs = '2026-11-27T10:30:00.000Z';
 
   async function sessionRow(id: string) {
-    const [row] = await db.sql`
+    const [row] = await ctx.db.sql`
       SELECT lifecycle, started_at, ended_at, end_reason, duration_ms, git_branch, model, source
       FROM sessions WHERE id = ${id}`;
     return row;
@@ -195,9 +181,9 @@ test('a connection terminated mid-event gives a TransientError and leaves no par
     await sql`SELECT pg_sleep(30)`;
   });
   const event = makeEvent('git.push', { device_id: 'terminated-device', workspace_id: 'github.com/acme/terminated' });
-  const pending = processEvent(db.sql, parsed(event), slow, logs.logger);
+  const pending = processEvent(ctx.db.sql, parsed(event), slow, logs.logger);
   const pid = await waitFor(() => pids[0], 10_000, { description: 'the handler to start' });
-  await db.sql`SELECT pg_terminate_backend(${pid})`;
+  await ctx.db.sql`SELECT pg_terminate_backend(${pid})`;
 
   await expect(pending).rejects.toBeInstanceOf(TransientError);
   await expect(pending).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', dependency: 'postgres' });
