@@ -59,6 +59,8 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<v
     { signal: boot, logger },
   );
 
+  // A signal during migrations: the shutdown already under way must not race a new consumer.
+  if (shuttingDown) return;
   const { registry } = createEventHandler(sql, logger);
   const consumer = startConsumer({ redis, sql, registry, logger, config: config.consumer, observer: ops.observer });
   running.consumer = consumer;
