@@ -13,6 +13,8 @@ export interface BenchOptions {
   batchSize: number | undefined;
   twoProcessEvents: number;
   latencySeconds: number;
+  /** Published at the rate before the measured window, not counted: startup is not steady state. */
+  latencyWarmupSeconds: number;
   latencyRate: number;
   rssEvents: number;
   skip: Set<Scenario>;
@@ -33,6 +35,7 @@ Options:
   --batch-size N           use N for the later scenarios instead of the curve's best
   --two-process-events N   backlog of the one- vs two-process comparison (2 × --events)
   --latency-seconds S      length of the steady-rate latency run (10)
+  --latency-warmup-seconds S  published at the same rate first and not counted (2); its p99 is printed apart
   --latency-rate R         events/s of the latency run (2000)
   --rss-events N           backlog of the peak-RSS run (100000)
   --seed N                 workload seed (1)
@@ -63,6 +66,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
       '--batch-size',
       '--two-process-events',
       '--latency-seconds',
+      '--latency-warmup-seconds',
       '--latency-rate',
       '--rss-events',
       '--seed',
@@ -106,6 +110,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
     batchSize,
     twoProcessEvents: int('--two-process-events', 2 * events),
     latencySeconds: int('--latency-seconds', quick ? 3 : 10),
+    latencyWarmupSeconds: int('--latency-warmup-seconds', quick ? 1 : 2, 0),
     latencyRate: int('--latency-rate', 2000),
     rssEvents: int('--rss-events', quick ? 20_000 : 100_000),
     skip,

@@ -106,8 +106,8 @@ async function main(options: BenchOptions): Promise<number> {
     let latency: LatencyResult | undefined;
     let referenceLatency: LatencyResult | undefined;
     const latencyRun = async (kind: 'worker' | 'reference', b: number) => {
-      progress(`• latency: ${kind === 'worker' ? 'one worker' : 'the reference loop'} (batch ${b}), ${options.latencyRate} events/s for ${options.latencySeconds} s…`);
-      const r = await runLatency(shared, { kind, batchSize: b, rate: options.latencyRate, seconds: options.latencySeconds, seed: options.seed + 1 });
+      progress(`• latency: ${kind === 'worker' ? 'one worker' : 'the reference loop'} (batch ${b}), ${options.latencyRate} events/s for ${options.latencyWarmupSeconds} s warm-up + ${options.latencySeconds} s…`);
+      const r = await runLatency(shared, { kind, batchSize: b, rate: options.latencyRate, seconds: options.latencySeconds, warmupSeconds: options.latencyWarmupSeconds, seed: options.seed + 1 });
       progress(`  p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms (${r.seen} rows, stored at ${r.consumedRate}/s)`);
       return r;
     };

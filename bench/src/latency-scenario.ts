@@ -20,6 +20,8 @@ export interface LatencyResult {
   p95Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** The warm-up window (not in the figures above), for comparison. */
+  warmup: { seconds: number; events: number; p50Ms: number; p99Ms: number; maxMs: number };
   meanMs: number;
   /** Publish → the consumer's transaction start (events.ingested_at): how much of the latency is pick-up. */
   pickupMs: { p50: number; p95: number; p99: number };
@@ -45,7 +47,7 @@ const LATENCY_POLL_MS = 2;
  */
 export async function runLatency(
   shared: Shared,
-  o: { kind: 'worker' | 'reference'; batchSize: number; rate: number; seconds: number; seed: number },
+  o: { kind: 'worker' | 'reference'; batchSize: number; rate: number; seconds: number; warmupSeconds: number; seed: number },
 ): Promise<LatencyResult> {
   const label = `${o.kind === 'reference' ? 'reference loop' : 'worker'} latency @ ${o.rate}/s`;
   const res = await createScenario(shared, label);
@@ -53,7 +55,8 @@ export async function runLatency(
   const poller = openSql(res.dbUrl, 1);
   const children: Child[] = [];
   try {
-    const total = Math.round(o.rate * o.seconds);
+    const warmupEvents = Math.round(o.rate * o.warmupSeconds);
+    const total = warmupEvents + Math.round(o.rate * o.seconds);
     const generator = new WorkloadGenerator(o.seed);
     const events = Array.from({ length: total }, () => generator.next());
     await publisher.ping();
@@ -66,6 +69,9 @@ export async function runLatency(
     await sleep(300);
 
     const latencies: number[] = [];
+    const warmupLatencies: number[] = [];
+    /** Events published before this Date.now() belong to the warm-up. */
+    let measureFrom = Infinity;
     /** published → ingested_at (now() of the consumer's transaction): the pick-up part of the latency. */
     const pickups: number[] = [];
     let lastId = '';
@@ -86,6 +92,10 @@ export async function runLatency(
           FROM events WHERE id > ${lastId} ORDER BY id`;
         const now = Date.now();
         for (const row of rows) {
+          if (Number(row.p) < measureFrom) {
+            warmupLatencies.push(now - Number(row.p));
+            continue;
+          }
           latencies.push(now - Number(row.p));
           pickups.push(Number(row.i) - Number(row.p));
         }
@@ -95,10 +105,10 @@ export async function runLatency(
           lastNewRowAt = performance.now();
         }
         if (!publishing) {
-          if (latencies.length >= published) return;
+          if (latencies.length + warmupLatencies.length >= published) return;
           assertAlive(children, 'the latency run');
           if (performance.now() - lastNewRowAt > stallMs) {
-            throw new Error(`${label}: only ${latencies.length} of ${published} rows visible, none new for ${stallMs / 1000} s${children.map((c) => c.tails()).join('')}`);
+            throw new Error(`${label}: only ${latencies.length + warmupLatencies.length} of ${published} rows visible, none new for ${stallMs / 1000} s${children.map((c) => c.tails()).join('')}`);
           }
         }
         await sleep(LATENCY_POLL_MS);
@@ -111,23 +121,30 @@ export async function runLatency(
 
     const othersDuring = startCpuAccount(res.dbName, children.map((c) => c.pid));
     const t0 = performance.now();
+    let tMeasure = t0;
     let expectedTick = t0;
     while (published < total) {
       if (publishError) throw publishError;
       if (pollError) throw pollError;
       assertAlive(children, 'the latency run');
       const now = performance.now();
+      if (published >= warmupEvents && measureFrom === Infinity) {
+        measureFrom = Date.now();
+        tMeasure = now;
+      }
       if (now - expectedTick > 2 * TICK_MS) lateTicks++;
       const due = Math.min(total, Math.floor(((now - t0) / 1000) * o.rate));
       if (due > published) {
+        // A tick never mixes warm-up and measured events: it stops at the boundary.
+        const until = published < warmupEvents ? Math.min(due, warmupEvents) : due;
         const pipeline = publisher.pipeline();
         const stamp = Date.now();
-        for (let i = published; i < due; i++) {
+        for (let i = published; i < until; i++) {
           const e = events[i];
           if (!e) continue;
           pipeline.xadd(res.keys.stream, '*', 'event', JSON.stringify({ ...e, data: { ...e.data, published_at_ms: stamp } }));
         }
-        published = due;
+        published = until;
         const sent: Promise<unknown> = pipeline.exec().then((replies) => {
           for (const [err] of replies ?? []) if (err) publishError ??= err;
         });
@@ -139,7 +156,7 @@ export async function runLatency(
       if (expectedTick < now) expectedTick = now + TICK_MS;
       await sleep(Math.max(0, expectedTick - performance.now()));
     }
-    const publishSeconds = (performance.now() - t0) / 1000;
+    const publishSeconds = (performance.now() - tMeasure) / 1000;
     const othersDuringPct = othersDuring() ?? null;
     await Promise.all(inFlight);
     if (publishError) throw publishError;
@@ -150,20 +167,28 @@ export async function runLatency(
     const checks = await storeChecks(res, shared.redis);
     const sorted = [...latencies].sort((a, b) => a - b);
     const sortedPickups = [...pickups].sort((a, b) => a - b);
+    const sortedWarmup = [...warmupLatencies].sort((a, b) => a - b);
     return {
       label,
       kind: o.kind,
       batchSize: o.batchSize,
       targetRate: o.rate,
-      consumedRate: Math.round(latencies.length / Math.max(0.001, (lastNewRowAt - t0) / 1000)),
+      consumedRate: Math.round(latencies.length / Math.max(0.001, (lastNewRowAt - tMeasure) / 1000)),
       seconds: o.seconds,
-      published,
-      achievedRate: Math.round(published / publishSeconds),
+      published: published - warmupEvents,
+      achievedRate: Math.round((published - warmupEvents) / publishSeconds),
       seen: latencies.length,
       p50Ms: percentile(sorted, 50),
       p95Ms: percentile(sorted, 95),
       p99Ms: percentile(sorted, 99),
       maxMs: sorted[sorted.length - 1] ?? 0,
+      warmup: {
+        seconds: o.warmupSeconds,
+        events: warmupLatencies.length,
+        p50Ms: percentile(sortedWarmup, 50),
+        p99Ms: percentile(sortedWarmup, 99),
+        maxMs: sortedWarmup[sortedWarmup.length - 1] ?? 0,
+      },
       meanMs: Math.round((sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length)) * 10) / 10,
       pickupMs: {
         p50: Math.round(percentile(sortedPickups, 50) * 10) / 10,

@@ -57,13 +57,13 @@ export function renderTable(run: RunResults, summary: RunSummary): string {
   if (latencies.length > 0) {
     out.push('');
     out.push(
-      `Latency at a steady ${options.latencyRate} events/s for ${options.latencySeconds} s, one process ` +
+      `Latency at a steady ${options.latencyRate} events/s for ${options.latencySeconds} s after ${options.latencyWarmupSeconds} s of warm-up at that rate, one process ` +
         `(publish → visible to a reader; conservative: includes up to one ${LATENCY_POLL_LABEL} poll interval;`,
     );
-    out.push(' pick-up = publish → the consumer\'s transaction start, events.ingested_at)');
+    out.push(' pick-up = publish → the consumer\'s transaction start, events.ingested_at; warm-up = the uncounted first seconds, p50/p99/max)');
     out.push(
       table(
-        ['consumer', 'batch', 'events', 'published/s', 'stored/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'mean ms', 'pick-up p50/p99 ms', 'peak RSS MB', 'busy before %', 'others during %'],
+        ['consumer', 'batch', 'events', 'published/s', 'stored/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'mean ms', 'pick-up p50/p99 ms', 'warm-up p50/p99/max ms', 'peak RSS MB', 'busy before %', 'others during %'],
         latencies.map((r) => [
           r.kind === 'worker' ? 'worker' : 'reference loop',
           String(r.batchSize),
@@ -76,6 +76,7 @@ export function renderTable(run: RunResults, summary: RunSummary): string {
           fmtInt(r.maxMs),
           fmt(r.meanMs),
           `${fmt(r.pickupMs.p50)} / ${fmt(r.pickupMs.p99)}`,
+          `${fmtInt(r.warmup.p50Ms)} / ${fmtInt(r.warmup.p99Ms)} / ${fmtInt(r.warmup.maxMs)}`,
           fmt(r.peakRssMb),
           fmt(r.busyBeforePct, 0),
           fmt(r.othersDuringPct, 0),

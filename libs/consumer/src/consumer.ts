@@ -66,6 +66,8 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   const health: ConsumerHealth = { lastProgressAt: Date.now(), running: true };
   let retryDueAt: number | undefined;
   let nextReclaimAt = 0;
+  /** The last batch's XACK, still in flight while the next batch is read and processed. */
+  let ackInFlight: Promise<void> = Promise.resolve();
 
   /** A Redis call retried through outages; a lost group (Redis restarted empty) is recreated first. */
   const callRedis = <T>(what: string, fn: () => Promise<T>) =>
@@ -101,13 +103,21 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
       const delay = Math.min(500, Math.floor(config.claimIdleMs / 4));
       retryDueAt = Math.min(retryDueAt ?? Infinity, Date.now() + delay);
     }
-    // A failed XACK after a commit is harmless: the entry is read again and is a duplicate.
-    await callRedis('XACK', () => acknowledge(redis, ref, toAck));
+    // The XACK goes out without holding up the next read (one at a time). A failed XACK after
+    // the commit is harmless: the entry is read again and is a duplicate.
+    await ackInFlight;
+    ackInFlight = callRedis('XACK', () => acknowledge(redis, ref, toAck)).then(
+      () => undefined,
+      (err: unknown) => {
+        if (!(err instanceof StoppedError)) log.warn({ err: toError(err), count: toAck.length }, 'XACK failed; the entries will be read again as duplicates');
+      },
+    );
     inHand = [];
   }
 
   /** Re-read this consumer's own pending entries once each (id 0, then after the last seen). */
   async function drainOwnPending(): Promise<void> {
+    await ackInFlight; // or the entries just processed would be read again
     retryDueAt = undefined;
     let afterId = '0';
     for (;;) {
@@ -122,6 +132,7 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
 
   /** Take over entries other consumers left idle longer than claimIdleMs. */
   async function reclaimIdle(): Promise<void> {
+    await ackInFlight;
     nextReclaimAt = Date.now() + Math.max(1000, Math.floor(config.claimIdleMs / 2));
     for (;;) {
       const claimed = await callRedis('reclaiming idle entries', () =>
@@ -140,9 +151,15 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
 
   async function readNew(): Promise<StreamEntry[]> {
     const untilRetry = retryDueAt === undefined ? config.blockMs : Math.max(1, retryDueAt - Date.now());
-    return callRedis('reading new entries', () =>
+    const first = await callRedis('reading new entries', () =>
       reader.read({ ...ref, count: config.batchSize, blockMs: Math.min(config.blockMs, untilRetry) }),
     );
+    // A blocked read wakes on the first XADD of a burst (an ingest request is one pipeline of
+    // XADDs): one more read without BLOCK takes the rest of it into the same batch, rather
+    // than leaving it to queue behind a transaction of one.
+    if (first.length === 0 || first.length >= config.batchSize || signal.stopped) return first;
+    const rest = await callRedis('reading the rest of a burst', () => reader.read({ ...ref, count: config.batchSize - first.length }));
+    return rest.length === 0 ? first : first.concat(rest);
   }
 
   async function run(): Promise<void> {
@@ -174,6 +191,7 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     }
     // Stopping: a batch read ahead is ours too; finish it rather than leave it pending.
     if (ahead) await handleBatch(await ahead.catch(() => []), 'new');
+    await ackInFlight;
   }
 
   function maintenanceDue(): boolean {

@@ -7,6 +7,7 @@ import {
   processBatch,
   processEvent,
   toError,
+  WorkspaceIdCache,
   type FuelEvent,
   type HandlerRegistry,
   type ParseResult,
@@ -71,6 +72,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
   const log = deps.logger;
   /** Entries parsed ahead of time (while the previous batch was in Postgres). */
   const parsedAhead = new WeakMap<StreamEntry, ParseResult>();
+  const workspaceIds = new WorkspaceIdCache();
 
   async function writeDeadLetter(d: Omit<DeadLetter, 'consumer'>, type?: string): Promise<void> {
     const target = { stream: config.stream, group: config.group, deadLetterStream: config.deadLetterStream };
@@ -103,7 +105,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
         `processing event ${event.id}`,
         () => {
           started = Date.now();
-          return processEvent(deps.sql, event, deps.registry, eventLog);
+          return processEvent(deps.sql, event, deps.registry, eventLog, { workspaceIds });
         },
         deps.retry,
       );
@@ -146,7 +148,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
         `processing a batch of ${events.length}`,
         () => {
           started = Date.now();
-          return processBatch(deps.sql, events, deps.registry, log);
+          return processBatch(deps.sql, events, deps.registry, log, { workspaceIds });
         },
         deps.retry,
       );

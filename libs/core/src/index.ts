@@ -13,5 +13,6 @@ export {
   type HandlerRegistry,
 } from './registry';
 export { createDefaultRegistry, handleSessionEnd, handleSessionEnds, handleSessionStart, handleSessionStarts } from './handlers';
-export { processBatch, processEvent, type HandlerResult, type ProcessResult } from './process-batch';
+export { processBatch, processEvent, type HandlerResult, type ProcessBatchOptions, type ProcessResult } from './process-batch';
+export { WorkspaceIdCache } from './workspace-id-cache';
 export type { Db } from './sql/types';

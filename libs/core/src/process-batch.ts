@@ -2,98 +2,78 @@ import type { Logger } from 'pino';
 import type { Sql, TransactionSql } from 'postgres';
 import { classifyDbError, errorCodeOf, isTransientDbError } from './db-errors';
 import type { EventType, FuelEvent } from './envelope';
-import { FuelCodeError, toError } from './errors';
+import { FuelCodeError, TransientError, toError } from './errors';
 import type { EventHandler, HandlerItem, HandlerRegistry } from './registry';
-import { upsertDevices, upsertWorkspaceDevices } from './sql/devices';
-import { insertEvents, recordHandlerFailure } from './sql/events';
-import { resolveWorkspaceIds } from './sql/workspaces';
+import { recordHandlerFailure } from './sql/events';
+import { storeEvents, upsertSightings, type HandlerResult, type ProcessResult, type StoredBatch } from './store-batch';
+import type { WorkspaceIdCache } from './workspace-id-cache';
 
-export type HandlerResult =
-  | { type: string; status: 'ok' }
-  | { type: string; status: 'failed'; error: Error };
+export type { HandlerResult, ProcessResult } from './store-batch';
 
-export interface ProcessResult {
-  eventId: string;
-  status: 'processed' | 'duplicate';
-  handlerResults: HandlerResult[];
-}
-
-function localPathOf(event: FuelEvent): string | null {
-  const cwd = event.type === 'session.start' ? event.data['cwd'] : undefined;
-  return typeof cwd === 'string' ? cwd : null;
+export interface ProcessBatchOptions {
+  /** Workspace ids seen committed by this process: a hit costs no query. Filled as batches commit. */
+  workspaceIds?: WorkspaceIdCache;
 }
 
 /**
- * Store a batch of events and run their handlers in one transaction and a few statements:
- *  - workspaces are resolved once per distinct name; the events go in with one multi-row
- *    INSERT … ON CONFLICT DO NOTHING, and an id not returned is a duplicate (no handler);
- *  - the new events' handlers run per type, batched where the type has a batch handler,
- *    each under a savepoint. If a batch handler throws, each event's handler runs alone
- *    under its own savepoint, so one event's failure never rolls back another's writes;
- *    a failure keeps the event row, is logged and is recorded in event_handler_failures;
- *  - devices and workspace links are upserted last, so their shared rows stay locked only
- *    for the commit.
+ * Store a batch of events and run their handlers in one transaction and a few round trips.
+ *
+ * Fast path: workspaces resolved once per distinct name (no query when cached), the events
+ * inserted by one multi-row INSERT … ON CONFLICT DO NOTHING (an id not returned is a
+ * duplicate and runs no handler), then every handler batch and the device and link upserts
+ * sent together, pipelined, and the commit: four round trips for any batch size.
+ *
+ * If anything in it fails, the transaction rolls back whole and the batch runs again on the
+ * isolated path: each handler batch under a savepoint and, if it throws, each event's handler
+ * alone under its own, so one event's failure never rolls back another's writes; a failure
+ * keeps the event row, is logged and is recorded in event_handler_failures.
+ *
  * Rejects with TransientError when a dependency is down (nothing is left half-written) and
- * ProcessingError when Postgres refuses the batch (e.g. a value jsonb cannot hold): the
- * caller then processes the events one by one to find the culprit.
+ * ProcessingError when Postgres refuses the batch even so (e.g. a value jsonb cannot hold):
+ * the caller then splits the batch to find the culprit.
  */
 export async function processBatch(
   sql: Sql,
   events: readonly FuelEvent[],
   registry: HandlerRegistry,
   logger: Logger,
+  options: ProcessBatchOptions = {},
 ): Promise<ProcessResult[]> {
   if (events.length === 0) return [];
+  const cache = options.workspaceIds;
   try {
-    return await sql.begin(async (tx) => {
-      const workspaceIds = await resolveWorkspaceIds(tx, events.map((e) => e.workspace_id));
-      const items: HandlerItem[] = events.map((event) => ({ event, workspaceId: workspaceIds.get(event.workspace_id) ?? '' }));
-      const inserted = await insertEvents(tx, items);
-
-      const fresh: HandlerItem[] = [];
-      const results = items.map((item): ProcessResult => {
-        const isNew = inserted.delete(item.event.id); // delete: a second copy in the batch is a duplicate
-        if (isNew) fresh.push(item);
-        return { eventId: item.event.id, status: isNew ? 'processed' : 'duplicate', handlerResults: [] };
-      });
-
-      const handlerResults = await runHandlers(tx, fresh, registry, logger);
-      for (const result of results) {
-        const handled = handlerResults.get(result.eventId);
-        if (handled && result.status === 'processed') result.handlerResults.push(handled);
-      }
-
-      await upsertDevices(tx, fresh.map(({ event }) => ({ deviceId: event.device_id, seenAt: event.timestamp })));
-      await upsertWorkspaceDevices(
-        tx,
-        fresh.map(({ event, workspaceId }) => ({
-          workspaceId,
-          deviceId: event.device_id,
-          localPath: localPathOf(event),
-          activeAt: event.timestamp,
-        })),
-      );
-      return results;
-    });
+    const stored = await sql.begin((tx) => fastPath(tx, events, registry, logger, cache));
+    cache?.remember(stored.workspaceIds);
+    return stored.results;
+  } catch (err) {
+    const classified = classifyDbError(err);
+    if (classified instanceof TransientError) throw classified;
+    cache?.clear();
+    logger.debug({ err: classified, count: events.length }, 'Batch failed on the fast path; running it with isolated handlers');
+  }
+  try {
+    const stored = await sql.begin((tx) => isolatedPath(tx, events, registry, logger, cache));
+    cache?.remember(stored.workspaceIds);
+    return stored.results;
   } catch (err) {
     throw classifyDbError(err);
   }
 }
 
 /** Store one event and run its handler: a batch of one. */
-export async function processEvent(sql: Sql, event: FuelEvent, registry: HandlerRegistry, logger: Logger): Promise<ProcessResult> {
-  const [result] = await processBatch(sql, [event], registry, logger);
+export async function processEvent(
+  sql: Sql,
+  event: FuelEvent,
+  registry: HandlerRegistry,
+  logger: Logger,
+  options: ProcessBatchOptions = {},
+): Promise<ProcessResult> {
+  const [result] = await processBatch(sql, [event], registry, logger, options);
   if (!result) throw new Error('processBatch returned no result');
   return result;
 }
 
-async function runHandlers(
-  tx: TransactionSql,
-  fresh: readonly HandlerItem[],
-  registry: HandlerRegistry,
-  logger: Logger,
-): Promise<Map<string, HandlerResult>> {
-  const results = new Map<string, HandlerResult>();
+function groupByType(fresh: readonly HandlerItem[], registry: HandlerRegistry): Map<EventType, HandlerItem[]> {
   const byType = new Map<EventType, HandlerItem[]>();
   for (const item of fresh) {
     if (!registry.getHandler(item.event.type)) continue;
@@ -101,7 +81,53 @@ async function runHandlers(
     group.push(item);
     byType.set(item.event.type, group);
   }
-  for (const [type, group] of byType) {
+  return byType;
+}
+
+function markAll(stored: StoredBatch, results: ReadonlyMap<string, HandlerResult>): StoredBatch {
+  for (const result of stored.results) {
+    const handled = results.get(result.eventId);
+    if (handled && result.status === 'processed') result.handlerResults.push(handled);
+  }
+  return stored;
+}
+
+async function fastPath(
+  tx: TransactionSql,
+  events: readonly FuelEvent[],
+  registry: HandlerRegistry,
+  logger: Logger,
+  cache: WorkspaceIdCache | undefined,
+): Promise<StoredBatch> {
+  const stored = await storeEvents(tx, events, cache?.known);
+  const writes: Promise<unknown>[] = [];
+  const ok = new Map<string, HandlerResult>();
+  for (const [type, group] of groupByType(stored.fresh, registry)) {
+    const batch = registry.getBatchHandler(type);
+    const one = registry.getHandler(type);
+    if (batch) writes.push(batch({ sql: tx, items: group, logger }));
+    else if (one) writes.push(runInOrder(tx, one, group, logger));
+    for (const { event } of group) ok.set(event.id, { type, status: 'ok' });
+  }
+  writes.push(...upsertSightings(tx, stored.fresh));
+  await Promise.all(writes);
+  return markAll(stored, ok);
+}
+
+async function runInOrder(tx: TransactionSql, handler: EventHandler, group: readonly HandlerItem[], logger: Logger): Promise<void> {
+  for (const item of group) await handler({ sql: tx, ...item, logger: logger.child({ eventId: item.event.id, type: item.event.type }) });
+}
+
+async function isolatedPath(
+  tx: TransactionSql,
+  events: readonly FuelEvent[],
+  registry: HandlerRegistry,
+  logger: Logger,
+  cache: WorkspaceIdCache | undefined,
+): Promise<StoredBatch> {
+  const stored = await storeEvents(tx, events, cache?.known);
+  const results = new Map<string, HandlerResult>();
+  for (const [type, group] of groupByType(stored.fresh, registry)) {
     const one = registry.getHandler(type);
     if (!one) continue;
     const batch = registry.getBatchHandler(type);
@@ -115,12 +141,14 @@ async function runHandlers(
         logger.warn({ err: toError(thrown), type, count: group.length }, `Batch handler for ${type} failed; running its events one by one`);
       }
     }
-    for (const item of group) results.set(item.event.id, await runOne(tx, one, item, logger));
+    for (const item of group) results.set(item.event.id, await runIsolated(tx, one, item, logger));
   }
-  return results;
+  // Last, so the shared device and link rows stay locked only until the commit.
+  await Promise.all(upsertSightings(tx, stored.fresh));
+  return markAll(stored, results);
 }
 
-async function runOne(tx: TransactionSql, handler: EventHandler, item: HandlerItem, logger: Logger): Promise<HandlerResult> {
+async function runIsolated(tx: TransactionSql, handler: EventHandler, item: HandlerItem, logger: Logger): Promise<HandlerResult> {
   const { event } = item;
   const log = logger.child({ eventId: event.id, type: event.type });
   try {

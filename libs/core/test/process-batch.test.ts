@@ -12,6 +12,7 @@ import {
   processBatch,
   processEvent,
   ProcessingError,
+  WorkspaceIdCache,
   type FuelEvent,
 } from '@fuel-code/core';
 import { parsed, useTestDatabase } from './helpers';
@@ -109,4 +110,55 @@ test('a value Postgres refuses fails the whole batch with a ProcessingError and 
   await expect(processBatch(ctx.db.sql, [good, refused].map(parsed), createDefaultRegistry(), logs.logger)).rejects.toBeInstanceOf(ProcessingError);
   const rows = await ctx.db.sql`SELECT count(*)::int AS n FROM events WHERE id = ANY(${[good.id, refused.id]})`;
   expect(rows[0]?.['n']).toBe(0);
+});
+
+test('text that looks like array syntax or NULL survives the column arrays unchanged', async () => {
+  const awkward = ['NULL', 'a "quoted" {brace, comma}', 'back\\slash\\', 'tab\tnew\nline', 'é 😀', ' padded '];
+  const events = awkward.map((text, i) =>
+    parsed(
+      sessionStartEvent(`${text}-${i}`, {
+        device_id: `${text}-dev`,
+        workspace_id: `github.com/${text}`,
+        dataOverrides: { git_branch: text, model: i === 0 ? null : text },
+      }),
+    ),
+  );
+  await processBatch(ctx.db.sql, events, createDefaultRegistry(), logs.logger);
+  const rows = await ctx.db.sql`
+    SELECT e.session_id, e.device_id, w.canonical_id, s.git_branch, s.model, e.data->>'git_branch' AS data_branch
+    FROM events e JOIN workspaces w ON w.id = e.workspace_id JOIN sessions s ON s.id = e.session_id
+    WHERE e.id = ANY(${events.map((e) => e.id)})`;
+  const byId = new Map(rows.map((r) => [r['session_id'], r]));
+  awkward.forEach((text, i) => {
+    expect(byId.get(`${text}-${i}`)).toEqual({
+      session_id: `${text}-${i}`,
+      device_id: `${text}-dev`,
+      canonical_id: `github.com/${text}`,
+      git_branch: text,
+      model: i === 0 ? null : text,
+      data_branch: text,
+    });
+  });
+});
+
+test('a cached workspace id whose row was deleted is resolved again, not dead-ended', async () => {
+  const cache = new WorkspaceIdCache();
+  const workspace = `github.com/cache/${Date.now()}`;
+  const first = parsed(sessionStartEvent('cache-1', { workspace_id: workspace, device_id: 'cache-dev' }));
+  await processBatch(ctx.db.sql, [first], createDefaultRegistry(), logs.logger, { workspaceIds: cache });
+  const oldId = cache.known.get(workspace);
+  expect(oldId).toBeDefined();
+
+  // An operator removes the workspace (its links first, for the foreign key).
+  await ctx.db.sql`DELETE FROM workspace_devices WHERE workspace_id = ${oldId ?? ''}`;
+  await ctx.db.sql`DELETE FROM workspaces WHERE id = ${oldId ?? ''}`;
+
+  const second = parsed(sessionStartEvent('cache-2', { workspace_id: workspace, device_id: 'cache-dev' }));
+  const [result] = await processBatch(ctx.db.sql, [second], createDefaultRegistry(), logs.logger, { workspaceIds: cache });
+  expect(result?.status).toBe('processed');
+  const [row] = await ctx.db.sql`
+    SELECT w.id, w.canonical_id FROM events e JOIN workspaces w ON w.id = e.workspace_id WHERE e.id = ${second.id}`;
+  expect(row?.['canonical_id']).toBe(workspace);
+  expect(row?.['id']).not.toBe(oldId);
+  expect(cache.known.get(workspace)).toBe(row?.['id']);
 });

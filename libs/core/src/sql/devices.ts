@@ -1,4 +1,3 @@
-import { rowsParam } from './batch-rows';
 import type { Db } from './types';
 
 export interface DeviceSighting {
@@ -9,11 +8,10 @@ export interface DeviceSighting {
 /** Create each device on first sight; widen its first/last seen window otherwise. */
 export async function upsertDevices(db: Db, sightings: readonly DeviceSighting[]): Promise<void> {
   if (sightings.length === 0) return;
-  const rows = sightings.map((s) => ({ id: s.deviceId, ts: s.seenAt }));
   await db`
     INSERT INTO devices (id, name, first_seen_at, last_seen_at)
     SELECT r.id, r.id, min(r.ts::timestamptz), max(r.ts::timestamptz)
-    FROM jsonb_to_recordset(${rowsParam(db, rows)}::jsonb) AS r(id text, ts text)
+    FROM unnest(${sightings.map((s) => s.deviceId)}::text[], ${sightings.map((s) => s.seenAt)}::text[]) AS r(id, ts)
     GROUP BY r.id
     ORDER BY r.id
     ON CONFLICT (id) DO UPDATE SET
@@ -33,13 +31,15 @@ export interface WorkspaceDeviceSighting {
 
 export async function upsertWorkspaceDevices(db: Db, sightings: readonly WorkspaceDeviceSighting[]): Promise<void> {
   if (sightings.length === 0) return;
-  const rows = sightings.map((s, seq) => ({ w: s.workspaceId, d: s.deviceId, p: s.localPath, ts: s.activeAt, seq }));
+  const col = <T>(pick: (s: WorkspaceDeviceSighting) => T) => sightings.map(pick);
   await db`
     INSERT INTO workspace_devices (workspace_id, device_id, local_path, last_active_at)
     SELECT r.w, r.d,
            (array_agg(r.p ORDER BY r.seq DESC) FILTER (WHERE r.p IS NOT NULL))[1],
            max(r.ts::timestamptz)
-    FROM jsonb_to_recordset(${rowsParam(db, rows)}::jsonb) AS r(w text, d text, p text, ts text, seq int)
+    FROM unnest(
+      ${col((s) => s.workspaceId)}::text[], ${col((s) => s.deviceId)}::text[], ${col((s) => s.localPath)}::text[], ${col((s) => s.activeAt)}::text[]
+    ) WITH ORDINALITY AS r(w, d, p, ts, seq)
     GROUP BY r.w, r.d
     ORDER BY r.w, r.d
     ON CONFLICT (workspace_id, device_id) DO UPDATE SET

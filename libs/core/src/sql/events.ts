@@ -1,32 +1,32 @@
-import { rowsParam } from './batch-rows';
 import type { FuelEvent } from '../envelope';
 import type { Db } from './types';
 
 /**
  * Insert the events whose ids are not stored yet, in one statement. Returns the ids that
  * were inserted; the others are duplicates (also within the batch: the first one wins).
- * `data` travels inside the jsonb parameter, so it lands as a jsonb object, never a string.
+ *
+ * The columns travel as parallel arrays and the JSON columns as one JSON array each, joined
+ * by position: measured here, that is about twice as fast as one jsonb array of whole rows,
+ * which Postgres must parse and take apart again (see the README's Performance section).
+ * `data` lands as a jsonb object, never a string.
  */
 export async function insertEvents(
   db: Db,
   events: readonly { event: FuelEvent; workspaceId: string }[],
 ): Promise<Set<string>> {
   if (events.length === 0) return new Set();
-  const rows = events.map(({ event, workspaceId }) => ({
-    id: event.id,
-    type: event.type,
-    ts: event.timestamp,
-    device_id: event.device_id,
-    workspace_id: workspaceId,
-    session_id: event.session_id,
-    data: event.data,
-    blob_refs: event.blob_refs,
-  }));
+  const column = <T>(pick: (e: FuelEvent) => T) => events.map(({ event }) => pick(event));
+  const jsonArray = (pick: (e: FuelEvent) => unknown) => `[${events.map(({ event }) => JSON.stringify(pick(event))).join(',')}]`;
   const inserted = await db<{ id: string }[]>`
     INSERT INTO events (id, type, "timestamp", device_id, workspace_id, session_id, data, blob_refs)
-    SELECT r.id, r.type, r.ts::timestamptz, r.device_id, r.workspace_id, r.session_id, r.data, r.blob_refs
-    FROM jsonb_to_recordset(${rowsParam(db, rows)}::jsonb)
-      AS r(id text, type text, ts text, device_id text, workspace_id text, session_id text, data jsonb, blob_refs jsonb)
+    SELECT r.id, r.type, r.ts::timestamptz, r.device_id, r.workspace_id, r.session_id, d.data, b.blob_refs
+    FROM unnest(
+        ${column((e) => e.id)}::text[], ${column((e) => e.type)}::text[], ${column((e) => e.timestamp)}::text[],
+        ${column((e) => e.device_id)}::text[], ${events.map((e) => e.workspaceId)}::text[], ${column((e) => e.session_id)}::text[]
+      ) WITH ORDINALITY AS r(id, type, ts, device_id, workspace_id, session_id, n)
+      JOIN jsonb_array_elements(${jsonArray((e) => e.data)}::text::jsonb) WITH ORDINALITY AS d(data, n) USING (n)
+      JOIN jsonb_array_elements(${jsonArray((e) => e.blob_refs)}::text::jsonb) WITH ORDINALITY AS b(blob_refs, n) USING (n)
+    ORDER BY r.n
     ON CONFLICT (id) DO NOTHING
     RETURNING id`;
   return new Set(inserted.map((r) => r.id));

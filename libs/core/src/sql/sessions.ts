@@ -1,4 +1,3 @@
-import { rowsParam } from './batch-rows';
 import type { Db } from './types';
 
 /*
@@ -36,12 +35,16 @@ export function lastPerSession<T extends { id: string }>(rows: readonly T[]): T[
 
 export async function upsertSessionStarts(db: Db, starts: readonly SessionStartRow[]): Promise<void> {
   if (starts.length === 0) return;
+  const rows = lastPerSession(starts);
+  const col = <T>(pick: (r: SessionStartRow) => T) => rows.map(pick);
   await db`
     INSERT INTO sessions (id, workspace_id, device_id, lifecycle, started_at, git_branch, model, source)
-    SELECT r."id", r."workspaceId", r."deviceId", 'detected', r."startedAt"::timestamptz, r."gitBranch", r."model", r."source"
-    FROM jsonb_to_recordset(${rowsParam(db, lastPerSession(starts))}::jsonb) AS r(
-      "id" text, "workspaceId" text, "deviceId" text, "startedAt" text, "gitBranch" text, "model" text, "source" text)
-    ORDER BY r."id"
+    SELECT r.id, r.workspace_id, r.device_id, 'detected', r.started_at::timestamptz, r.git_branch, r.model, r.source
+    FROM unnest(
+      ${col((r) => r.id)}::text[], ${col((r) => r.workspaceId)}::text[], ${col((r) => r.deviceId)}::text[],
+      ${col((r) => r.startedAt)}::text[], ${col((r) => r.gitBranch)}::text[], ${col((r) => r.model)}::text[], ${col((r) => r.source)}::text[]
+    ) AS r(id, workspace_id, device_id, started_at, git_branch, model, source)
+    ORDER BY r.id
     ON CONFLICT (id) DO UPDATE SET
       started_at = EXCLUDED.started_at,
       git_branch = EXCLUDED.git_branch,
@@ -52,14 +55,18 @@ export async function upsertSessionStarts(db: Db, starts: readonly SessionStartR
 
 export async function upsertSessionEnds(db: Db, ends: readonly SessionEndRow[]): Promise<void> {
   if (ends.length === 0) return;
+  const rows = lastPerSession(ends);
+  const col = <T>(pick: (r: SessionEndRow) => T) => rows.map(pick);
   await db`
     INSERT INTO sessions (id, workspace_id, device_id, lifecycle, started_at, ended_at, end_reason, duration_ms)
-    SELECT r."id", r."workspaceId", r."deviceId", 'ended',
-           r."endedAt"::timestamptz - make_interval(secs => r."durationMs"::double precision / 1000),
-           r."endedAt"::timestamptz, r."endReason", r."durationMs"
-    FROM jsonb_to_recordset(${rowsParam(db, lastPerSession(ends))}::jsonb) AS r(
-      "id" text, "workspaceId" text, "deviceId" text, "endedAt" text, "endReason" text, "durationMs" integer)
-    ORDER BY r."id"
+    SELECT r.id, r.workspace_id, r.device_id, 'ended',
+           r.ended_at::timestamptz - make_interval(secs => r.duration_ms::double precision / 1000),
+           r.ended_at::timestamptz, r.end_reason, r.duration_ms
+    FROM unnest(
+      ${col((r) => r.id)}::text[], ${col((r) => r.workspaceId)}::text[], ${col((r) => r.deviceId)}::text[],
+      ${col((r) => r.endedAt)}::text[], ${col((r) => r.endReason)}::text[], ${col((r) => r.durationMs)}::int[]
+    ) AS r(id, workspace_id, device_id, ended_at, end_reason, duration_ms)
+    ORDER BY r.id
     ON CONFLICT (id) DO UPDATE SET
       lifecycle = 'ended',
       ended_at = EXCLUDED.ended_at,

@@ -1,5 +1,4 @@
 import { ulid } from 'ulid';
-import { rowsParam } from './batch-rows';
 import type { Db } from './types';
 
 /** `github.com/acme/app` → `app`. */
@@ -15,23 +14,34 @@ async function selectWorkspaceIds(db: Db, canonicalIds: readonly string[], into:
 }
 
 async function insertWorkspaces(db: Db, canonicalIds: readonly string[]): Promise<void> {
-  const rows = [...canonicalIds].sort().map((c) => ({ id: ulid(), canonical_id: c, display_name: displayNameOf(c) }));
+  const names = [...canonicalIds].sort();
   await db`
     INSERT INTO workspaces (id, canonical_id, display_name)
     SELECT r.id, r.canonical_id, r.display_name
-    FROM jsonb_to_recordset(${rowsParam(db, rows)}::jsonb) AS r(id text, canonical_id text, display_name text)
+    FROM unnest(${names.map(() => ulid())}::text[], ${names}::text[], ${names.map(displayNameOf)}::text[]) AS r(id, canonical_id, display_name)
     ORDER BY r.canonical_id
     ON CONFLICT (canonical_id) DO NOTHING`;
 }
 
 /**
- * canonical name → server-made workspace id, creating the unknown ones. Read first, since
- * nearly every batch names only known workspaces; insert without locking; read again for
- * those just created (or created meanwhile by another worker, visible once it commits).
+ * canonical name → server-made workspace id, creating the unknown ones. Names in `known`
+ * (ids this process saw committed; a name's id never changes) cost no query. For the rest:
+ * read first, since nearly every batch names only known workspaces; insert without locking;
+ * read again for those just created (or created meanwhile by another worker).
  */
-export async function resolveWorkspaceIds(db: Db, canonicalIds: Iterable<string>): Promise<Map<string, string>> {
-  const wanted = [...new Set(canonicalIds)];
+export async function resolveWorkspaceIds(
+  db: Db,
+  canonicalIds: Iterable<string>,
+  known?: ReadonlyMap<string, string>,
+): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
+  const wanted: string[] = [];
+  for (const c of new Set(canonicalIds)) {
+    const id = known?.get(c);
+    if (id === undefined) wanted.push(c);
+    else ids.set(c, id);
+  }
+  if (wanted.length === 0) return ids;
   await selectWorkspaceIds(db, wanted, ids);
   const missing = wanted.filter((c) => !ids.has(c));
   if (missing.length === 0) return ids;
