@@ -59,7 +59,7 @@ export function findAnomalies(drains: readonly DrainResult[], latencies: readonl
   }
   for (const r of [...drains, ...latencies]) {
     const label = r.label;
-    const expected = 'events' in r ? r.events : r.published;
+    const expected = 'events' in r ? r.events : r.published + r.warmup.events;
     if (r.checks.events !== expected) anomalies.push(`${label}: ${r.checks.events} rows in events, expected ${expected}`);
     if (r.checks.deadLetters > 0) anomalies.push(`${label}: ${r.checks.deadLetters} dead letters`);
     if (r.checks.handlerFailures > 0) anomalies.push(`${label}: ${r.checks.handlerFailures} rows in event_handler_failures`);
