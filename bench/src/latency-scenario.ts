@@ -74,7 +74,10 @@ export async function runLatency(
     let measureFrom = Infinity;
     /** published → ingested_at (now() of the consumer's transaction): the pick-up part of the latency. */
     const pickups: number[] = [];
-    let lastId = '';
+    /** Every id up to here is seen. Rows above it may be seen already: batches in flight commit out of order. */
+    let watermark = '';
+    let nextUnseen = 0;
+    const seenAbove = new Set<string>();
     let published = 0;
     let publishError: unknown;
     let publishing = true;
@@ -89,9 +92,13 @@ export async function runLatency(
       for (;;) {
         const rows = await poller<{ id: string; p: string; i: number }[]>`
           SELECT id, (data->>'published_at_ms')::bigint AS p, extract(epoch FROM ingested_at)::float8 * 1000 AS i
-          FROM events WHERE id > ${lastId} ORDER BY id`;
+          FROM events WHERE id > ${watermark} ORDER BY id`;
         const now = Date.now();
+        let sawNew = false;
         for (const row of rows) {
+          if (seenAbove.has(row.id)) continue;
+          seenAbove.add(row.id);
+          sawNew = true;
           if (Number(row.p) < measureFrom) {
             warmupLatencies.push(now - Number(row.p));
             continue;
@@ -99,11 +106,13 @@ export async function runLatency(
           latencies.push(now - Number(row.p));
           pickups.push(Number(row.i) - Number(row.p));
         }
-        const last = rows[rows.length - 1];
-        if (last) {
-          lastId = last.id;
-          lastNewRowAt = performance.now();
+        // Ids are published in ascending order (monotonic ULIDs): move the watermark over the seen prefix.
+        for (let e = events[nextUnseen]; e && seenAbove.has(e.id); e = events[nextUnseen]) {
+          seenAbove.delete(e.id);
+          watermark = e.id;
+          nextUnseen++;
         }
+        if (sawNew) lastNewRowAt = performance.now();
         if (!publishing) {
           if (latencies.length + warmupLatencies.length >= published) return;
           assertAlive(children, 'the latency run');

@@ -22,6 +22,7 @@ export interface WorkerConfig {
 export interface WorkerFlags {
   consumerName?: string;
   batchSize?: string;
+  inFlightBatches?: string;
   blockMs?: string;
   claimIdleMs?: string;
   maxAttempts?: string;
@@ -102,6 +103,7 @@ export function parseWorkerConfig(flags: WorkerFlags, env: Env, pid: number = pr
     consumerName: name(pick(['--consumer-name', flags.consumerName], ['CONSUMER_NAME', env['CONSUMER_NAME']]), defaultConsumerName(pid)),
     deadLetterStream: name(pick(undefined, ['DEAD_LETTER_STREAM', env['DEAD_LETTER_STREAM']]), d.deadLetterStream),
     batchSize: integer(pick(['--batch-size', flags.batchSize], undefined), d.batchSize, 1, 10_000),
+    inFlightBatches: integer(pick(['--in-flight-batches', flags.inFlightBatches], undefined), d.inFlightBatches, 1, 8),
     blockMs: integer(pick(['--block-ms', flags.blockMs], undefined), d.blockMs, 1, 600_000),
     claimIdleMs: integer(pick(['--claim-idle-ms', flags.claimIdleMs], undefined), d.claimIdleMs, 100, 86_400_000),
     maxAttempts: integer(pick(['--max-attempts', flags.maxAttempts], undefined), d.maxAttempts, 1, 1000),

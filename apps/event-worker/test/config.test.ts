@@ -13,6 +13,7 @@ test('defaults', () => {
       group: 'event-processors',
       deadLetterStream: 'events:dead-letter',
       batchSize: 500,
+      inFlightBatches: 2,
       blockMs: 5000,
       claimIdleMs: 60_000,
       maxAttempts: 3,
@@ -39,9 +40,9 @@ test('env beats default, flag beats env', () => {
   expect(fromEnv).toMatchObject({ redisUrl: 'redis://redis:6379', databaseUrl: 'postgresql://u:p@db/fuel', logLevel: 'debug', httpPort: 0 });
   expect(fromEnv.consumer).toMatchObject({ stream: 's', group: 'g', consumerName: 'from-env', deadLetterStream: 'dl' });
 
-  const fromFlags = parseWorkerConfig({ consumerName: 'from-flag', httpPort: '9999', batchSize: '500', blockMs: '100', claimIdleMs: '1000', maxAttempts: '5', statsIntervalMs: '250' }, env);
+  const fromFlags = parseWorkerConfig({ consumerName: 'from-flag', httpPort: '9999', batchSize: '500', inFlightBatches: '1', blockMs: '100', claimIdleMs: '1000', maxAttempts: '5', statsIntervalMs: '250' }, env);
   expect(fromFlags.httpPort).toBe(9999);
-  expect(fromFlags.consumer).toMatchObject({ consumerName: 'from-flag', batchSize: 500, blockMs: 100, claimIdleMs: 1000, maxAttempts: 5, statsIntervalMs: 250 });
+  expect(fromFlags.consumer).toMatchObject({ consumerName: 'from-flag', batchSize: 500, inFlightBatches: 1, blockMs: 100, claimIdleMs: 1000, maxAttempts: 5, statsIntervalMs: 250 });
 });
 
 test.each([

@@ -15,6 +15,7 @@ import {
 import { BlockingReader } from './blocking-reader';
 import type { ConsumerConfig } from './config';
 import { createEntryHandler } from './entry-handler';
+import { InFlightBatches } from './in-flight';
 import { notify, type ConsumerObserver } from './observer';
 import { redisCall, retryTransient, type BackoffOptions, type RetryDeps } from './retry';
 import { createCounters, statsMessage, type ConsumerCounters } from './stats';
@@ -57,17 +58,19 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   const counters = createCounters();
   // Named after the consumer so an operator (or a test) can find it in CLIENT LIST.
   const reader = new BlockingReader(redis, log, `fc-read:${config.consumerName.replace(/[^\w:.-]/g, '_')}`);
-  /** Ids of the batch in hand: their idle time is reset regularly, so no live work is reclaimed. */
-  let inHand: string[] = [];
-  /** Ids of a batch read ahead and not yet in hand: just as much ours to keep fresh. */
-  let aheadIds: string[] = [];
+  /** Ids of the batches in hand: their idle time is reset regularly, so no live work is reclaimed. */
+  const inHand = new Set<readonly string[]>();
+  const inFlight = new InFlightBatches(config.inFlightBatches);
   const retry: RetryDeps = { signal, logger: log, ...(deps.backoff ? { backoff: deps.backoff } : {}) };
   const entryHandler = createEntryHandler({ ...deps, logger: log, counters, retry });
   const health: ConsumerHealth = { lastProgressAt: Date.now(), running: true };
   let retryDueAt: number | undefined;
   let nextReclaimAt = 0;
-  /** The last batch's XACK, still in flight while the next batch is read and processed. */
-  let ackInFlight: Promise<void> = Promise.resolve();
+  /** XACKs still in flight while the next batches are read and processed. */
+  const acks = new Set<Promise<void>>();
+  const flushAcks = async () => {
+    while (acks.size > 0) await Promise.all(acks);
+  };
 
   /** A Redis call retried through outages; a lost group (Redis restarted empty) is recreated first. */
   const callRedis = <T>(what: string, fn: () => Promise<T>) =>
@@ -91,10 +94,18 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   async function handleBatch(batch: StreamEntry[], origin: Origin): Promise<void> {
     if (batch.length === 0) return;
     notify(deps.observer, 'onBatch', log, batch.length, origin);
-    inHand = batch.map((e) => e.id);
-    aheadIds = []; // a read-ahead batch, if this is it, is now in hand
+    const ids = batch.map((e) => e.id);
+    inHand.add(ids);
+    try {
+      await processAndAck(batch, ids, origin);
+    } finally {
+      inHand.delete(ids);
+    }
+  }
+
+  async function processAndAck(batch: StreamEntry[], ids: readonly string[], origin: Origin): Promise<void> {
     const deliveries =
-      origin === 'new' ? new Map<string, number>() : await callRedis('delivery counts', () => deliveryCounts(redis, ref, inHand));
+      origin === 'new' ? new Map<string, number>() : await callRedis('delivery counts', () => deliveryCounts(redis, ref, ids));
     const outcomes = await entryHandler.handleBatch(batch.map((entry) => ({ entry, delivery: deliveries.get(entry.id) ?? 1 })));
     const toAck = batch.filter((e) => outcomes.get(e.id) !== 'retry').map((e) => e.id);
     const retries = batch.length - toAck.length;
@@ -103,21 +114,24 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
       const delay = Math.min(500, Math.floor(config.claimIdleMs / 4));
       retryDueAt = Math.min(retryDueAt ?? Infinity, Date.now() + delay);
     }
-    // The XACK goes out without holding up the next read (one at a time). A failed XACK after
-    // the commit is harmless: the entry is read again and is a duplicate.
-    await ackInFlight;
-    ackInFlight = callRedis('XACK', () => acknowledge(redis, ref, toAck)).then(
-      () => undefined,
-      (err: unknown) => {
-        if (!(err instanceof StoppedError)) log.warn({ err: toError(err), count: toAck.length }, 'XACK failed; the entries will be read again as duplicates');
-      },
-    );
-    inHand = [];
+    // The XACK goes out without holding up the next read. A failed XACK after the commit is
+    // harmless: the entry is read again and is a duplicate.
+    const ack: Promise<void> = callRedis('XACK', () => acknowledge(redis, ref, toAck))
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          if (!(err instanceof StoppedError)) log.warn({ err: toError(err), count: toAck.length }, 'XACK failed; the entries will be read again as duplicates');
+        },
+      )
+      .finally(() => acks.delete(ack));
+    acks.add(ack);
   }
 
   /** Re-read this consumer's own pending entries once each (id 0, then after the last seen). */
   async function drainOwnPending(): Promise<void> {
-    await ackInFlight; // or the entries just processed would be read again
+    // Nothing in flight, or entries being processed (or just processed) would be read again.
+    await inFlight.settle();
+    await flushAcks();
     retryDueAt = undefined;
     let afterId = '0';
     for (;;) {
@@ -132,7 +146,6 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
 
   /** Take over entries other consumers left idle longer than claimIdleMs. */
   async function reclaimIdle(): Promise<void> {
-    await ackInFlight;
     nextReclaimAt = Date.now() + Math.max(1000, Math.floor(config.claimIdleMs / 2));
     for (;;) {
       const claimed = await callRedis('reclaiming idle entries', () =>
@@ -170,39 +183,21 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     );
     await drainOwnPending();
     await reclaimIdle();
-    let ahead: Promise<StreamEntry[]> | undefined;
-    while (!signal.stopped) {
-      // Maintenance only with no read ahead in flight: a re-read of our own pending entries
-      // would otherwise see the read-ahead entries too.
-      if (!ahead) {
+    try {
+      while (!signal.stopped) {
         if (retryDueAt !== undefined && Date.now() >= retryDueAt) await drainOwnPending();
         if (Date.now() >= nextReclaimAt) await reclaimIdle();
+        await inFlight.waitForSlot();
+        // Read the next batch while the last one is still in Postgres (up to inFlightBatches).
+        const batch = await readNew();
+        if (batch.length > 0) inFlight.start(() => handleBatch(batch, 'new'));
+        health.lastProgressAt = Date.now();
       }
-      const batch = ahead ? await ahead : await readNew();
-      ahead = undefined;
-      // A full batch means a backlog: read and parse the next one while this one is in
-      // Postgres, so Node and Postgres work side by side.
-      if (batch.length === config.batchSize && !maintenanceDue()) {
-        ahead = readAhead();
-        ahead.catch(() => undefined);
-      }
-      await handleBatch(batch, 'new');
-      health.lastProgressAt = Date.now();
+    } finally {
+      // Stopping (or failing): what was read is ours; finish it rather than leave it pending.
+      await inFlight.settle().catch(() => undefined);
+      await flushAcks();
     }
-    // Stopping: a batch read ahead is ours too; finish it rather than leave it pending.
-    if (ahead) await handleBatch(await ahead.catch(() => []), 'new');
-    await ackInFlight;
-  }
-
-  function maintenanceDue(): boolean {
-    return (retryDueAt !== undefined && Date.now() >= retryDueAt) || Date.now() >= nextReclaimAt;
-  }
-
-  async function readAhead(): Promise<StreamEntry[]> {
-    const entries = await callRedis('reading ahead', () => reader.read({ ...ref, count: config.batchSize }));
-    aheadIds = entries.map((e) => e.id);
-    if (entries.length > 0) entryHandler.parseAhead(entries);
-    return entries;
   }
 
   const statsTimer = setInterval(() => {
@@ -213,7 +208,7 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   statsTimer.unref();
 
   const heartbeat = setInterval(() => {
-    const held = [...inHand, ...aheadIds];
+    const held = [...inHand].flat();
     if (held.length > 0) touchPending(redis, ref, held).catch(() => undefined);
   }, Math.max(50, Math.floor(config.claimIdleMs / 3)));
   heartbeat.unref();
@@ -246,7 +241,7 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
       });
       const outcome = await Promise.race([done.then(() => 'done' as const, () => 'done' as const), timedOut]);
       clearTimeout(timer);
-      if (outcome === 'timeout') log.warn({ inHand: inHand.length }, 'Consumer did not finish its batch in time; leaving it pending');
+      if (outcome === 'timeout') log.warn({ inHand: [...inHand].flat().length }, 'Consumer did not finish its batch in time; leaving it pending');
       log.info({ ...counters }, 'Consumer stopped');
     })();
     return stopping;

@@ -70,8 +70,6 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
   const { config, counters } = deps;
   const attempts = new Map<string, number>();
   const log = deps.logger;
-  /** Entries parsed ahead of time (while the previous batch was in Postgres). */
-  const parsedAhead = new WeakMap<StreamEntry, ParseResult>();
   const workspaceIds = new WorkspaceIdCache();
 
   async function writeDeadLetter(d: Omit<DeadLetter, 'consumer'>, type?: string): Promise<void> {
@@ -173,7 +171,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
       const valid: ValidDelivery[] = [];
       const outcomes = new Map<string, EntryOutcome>();
       for (const { entry, delivery } of batch) {
-        const parsed = parsedAhead.get(entry) ?? parseEntry(entry);
+        const parsed = parseEntry(entry);
         if (parsed.ok) {
           valid.push({ entry, delivery, event: parsed.event });
           continue;
@@ -184,10 +182,6 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
       }
       await processValid(valid, outcomes);
       return outcomes;
-    },
-    /** Parse entries now, so handleBatch finds the work done. */
-    parseAhead(entries: readonly StreamEntry[]): void {
-      for (const entry of entries) parsedAhead.set(entry, parseEntry(entry));
     },
   };
 }

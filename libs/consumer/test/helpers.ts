@@ -53,6 +53,7 @@ export function runConsumer(
       deadLetterStream: keys.deadLetter,
       consumerName: name,
       batchSize: 10,
+      inFlightBatches: 2,
       blockMs: 1000,
       claimIdleMs: 60_000,
       maxAttempts: 3,

@@ -54,6 +54,7 @@ test('the observer hears every outcome by type, dead letters by reason and batch
       deadLetterStream: keys.deadLetter,
       consumerName: 'observed',
       batchSize: 10,
+      inFlightBatches: 2,
       blockMs: 200,
       claimIdleMs: 60_000,
       maxAttempts: 2,

@@ -81,7 +81,9 @@ function groupByType(fresh: readonly HandlerItem[], registry: HandlerRegistry): 
     group.push(item);
     byType.set(item.event.type, group);
   }
-  return byType;
+  // One order of types for every batch: two batches in flight then lock session rows in the
+  // same order (by type, then by session id) and cannot deadlock on them.
+  return new Map([...byType].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function markAll(stored: StoredBatch, results: ReadonlyMap<string, HandlerResult>): StoredBatch {
