@@ -41,8 +41,9 @@ export async function processBatch(
 ): Promise<ProcessResult[]> {
   if (events.length === 0) return [];
   const cache = options.workspaceIds;
+  const batch: Batch = { events, registry, logger, known: cache?.known };
   try {
-    const stored = await sql.begin((tx) => fastPath(tx, events, registry, logger, cache));
+    const stored = await sql.begin((tx) => fastPath(tx, batch));
     cache?.remember(stored.workspaceIds);
     return stored.results;
   } catch (err) {
@@ -52,7 +53,7 @@ export async function processBatch(
     logger.debug({ err: classified, count: events.length }, 'Batch failed on the fast path; running it with isolated handlers');
   }
   try {
-    const stored = await sql.begin((tx) => isolatedPath(tx, events, registry, logger, cache));
+    const stored = await sql.begin((tx) => isolatedPath(tx, batch));
     cache?.remember(stored.workspaceIds);
     return stored.results;
   } catch (err) {
@@ -94,14 +95,16 @@ function markAll(stored: StoredBatch, results: ReadonlyMap<string, HandlerResult
   return stored;
 }
 
-async function fastPath(
-  tx: TransactionSql,
-  events: readonly FuelEvent[],
-  registry: HandlerRegistry,
-  logger: Logger,
-  cache: WorkspaceIdCache | undefined,
-): Promise<StoredBatch> {
-  const stored = await storeEvents(tx, events, cache?.known);
+/** What both paths need to write a batch. */
+interface Batch {
+  events: readonly FuelEvent[];
+  registry: HandlerRegistry;
+  logger: Logger;
+  known: ReadonlyMap<string, string> | undefined;
+}
+
+async function fastPath(tx: TransactionSql, { events, registry, logger, known }: Batch): Promise<StoredBatch> {
+  const stored = await storeEvents(tx, events, known);
   const writes: Promise<unknown>[] = [];
   const ok = new Map<string, HandlerResult>();
   for (const [type, group] of groupByType(stored.fresh, registry)) {
@@ -120,14 +123,8 @@ async function runInOrder(tx: TransactionSql, handler: EventHandler, group: read
   for (const item of group) await handler({ sql: tx, ...item, logger: logger.child({ eventId: item.event.id, type: item.event.type }) });
 }
 
-async function isolatedPath(
-  tx: TransactionSql,
-  events: readonly FuelEvent[],
-  registry: HandlerRegistry,
-  logger: Logger,
-  cache: WorkspaceIdCache | undefined,
-): Promise<StoredBatch> {
-  const stored = await storeEvents(tx, events, cache?.known);
+async function isolatedPath(tx: TransactionSql, { events, registry, logger, known }: Batch): Promise<StoredBatch> {
+  const stored = await storeEvents(tx, events, known);
   const results = new Map<string, HandlerResult>();
   for (const [type, group] of groupByType(stored.fresh, registry)) {
     const one = registry.getHandler(type);
