@@ -9,7 +9,7 @@ export interface BenchOptions {
   /** The reference loop drains the first N of the backlog. */
   referenceEvents: number;
   batchSizes: number[];
-  /** Fixed batch size for the later scenarios instead of the curve's best. */
+  /** Batch size for the later scenarios instead of the worker's default. */
   batchSize: number | undefined;
   twoProcessEvents: number;
   latencySeconds: number;
@@ -32,7 +32,7 @@ Options:
   --events N               backlog of the reference loop and the batch-size curve (30000)
   --reference-events N     the reference loop drains only the first N of that backlog
   --batch-sizes A,B,…      the curve (10,50,100,200,500,1000,2000)
-  --batch-size N           use N for the later scenarios instead of the curve's best
+  --batch-size N           use N for the later scenarios instead of the worker's default (500)
   --two-process-events N   backlog of the one- vs two-process comparison (2 × --events)
   --latency-seconds S      length of the steady-rate latency run (10)
   --latency-warmup-seconds S  published at the same rate first and not counted (2); its p99 is printed apart
