@@ -1,5 +1,6 @@
 import { monotonicFactory } from 'ulid';
 import type { FuelEventInput } from '@fuel-code/core';
+import { seededRandom } from '@fuel-code/testing';
 
 /**
  * The benchmark's workload: Claude Code sessions as the hooks report them. Each session is a
@@ -20,17 +21,6 @@ const EPOCH_MS = Date.UTC(2025, 0, 1);
 export const workspaceName = (n: number) => `github.com/bench/ws-${n}`;
 export const deviceName = (n: number) => `bench-device-${String(n).padStart(2, '0')}`;
 
-/** mulberry32: small, fast, good enough to make a workload reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MODELS = ['claude-sonnet-4-5', 'claude-opus-4-1', 'claude-haiku-4-5', null] as const;
 const BRANCHES = ['main', 'feature/batching', 'fix/latency', 'chore/deps', null] as const;

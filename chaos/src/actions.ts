@@ -1,6 +1,6 @@
+import { seededRandom } from '@fuel-code/testing';
 import { CLAIM_IDLE_MS, type Fleet, type Proc } from './fleet';
 import type { Monitor } from './observe';
-import { seededRandom } from './workload';
 
 /**
  * The chaos schedule: a seeded, shuffled plan of kills (kill -9 and a replacement under the

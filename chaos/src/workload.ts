@@ -1,4 +1,5 @@
 import { monotonicFactory } from 'ulid';
+import { seededRandom, type EnvelopeInput } from '@fuel-code/testing';
 
 /**
  * The chaos workload, all derived from the seed: Claude Code sessions (start, commits, a
@@ -19,16 +20,8 @@ export const EXPECTED_REASON: Record<PoisonKind, 'invalid' | 'failed'> = {
   'jsonb-refused': 'failed',
 };
 
-export interface Envelope {
-  id: string;
-  type: string;
-  timestamp: string;
-  device_id: string;
-  workspace_id: string;
-  session_id: string | null;
-  data: Record<string, unknown>;
-  blob_refs?: { key: string; content_type: string; size_bytes: number }[];
-}
+/** A valid event as published: the producer's envelope (CONTRACT §1). */
+export type Envelope = EnvelopeInput;
 
 export type Route = 'api' | 'direct';
 
@@ -51,17 +44,6 @@ export interface Workload {
   poison: Item[];
 }
 
-/** mulberry32: small, fast and reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORKSPACES = 36;
 const DEVICES = 24;

@@ -1,43 +1,17 @@
 import { createServer } from 'node:net';
-import type Redis from 'ioredis';
 import {
-  createTestDatabase,
-  createTestRedis,
-  deleteKeys,
   freePort,
   gitCommitEvent,
-  uniqueStreamKeys,
   waitFor,
   type SpawnedProcess,
-  type TestDatabase,
-  type TestStreamKeys,
 } from '@fuel-code/testing';
-import { countEvents, publishAll, spawnWorker } from './worker-process';
+import { countEvents, publishAll, spawnWorker, useWorkerProcessEnv } from './worker-process';
 
-let db: TestDatabase;
-let redis: Redis;
-let keys: TestStreamKeys;
-const workers: SpawnedProcess[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase('operate_process');
-  redis = createTestRedis();
-});
-beforeEach(() => {
-  keys = uniqueStreamKeys('operate');
-});
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.kill('SIGKILL')));
-  await deleteKeys(redis, keys);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await db.drop();
-});
+const ctx = useWorkerProcessEnv('operate_process', 'operate');
 
 async function start(port: number, args: string[] = []): Promise<SpawnedProcess> {
-  const worker = spawnWorker({ keys, databaseUrl: db.url, args, env: { WORKER_HTTP_PORT: String(port) } });
-  workers.push(worker);
+  const worker = spawnWorker({ keys: ctx.keys, databaseUrl: ctx.db.url, args, env: { WORKER_HTTP_PORT: String(port) } });
+  ctx.workers.push(worker);
   return worker;
 }
 
@@ -56,13 +30,13 @@ test('the built worker serves /healthz, /readyz and /metrics on WORKER_HTTP_PORT
   expect(await status(`${base}/healthz`)).toBe(200);
   expect(await status(`${base}/readyz`)).toBe(200);
 
-  await publishAll(redis, keys.stream, Array.from({ length: 5 }, () => gitCommitEvent(null)));
-  await waitFor(async () => (await countEvents(db.sql)) >= 5, 10_000);
+  await publishAll(ctx.redis, ctx.keys.stream, Array.from({ length: 5 }, () => gitCommitEvent(null)));
+  await waitFor(async () => (await countEvents(ctx.db.sql)) >= 5, 10_000);
   const metrics = await waitFor(async () => {
     const text = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     return text.includes('fuel_code_events_processed_total{type="git.commit"} 5') ? text : undefined;
   }, 5000, { description: 'processed counter at 5' });
-  expect(metrics).toContain(`fuel_code_stream_pending{stream="${keys.stream}",group="${keys.group}"} 0`);
+  expect(metrics).toContain(`fuel_code_stream_pending{stream="${ctx.keys.stream}",group="${ctx.keys.group}"} 0`);
 
   const exit = await worker.kill('SIGTERM');
   expect(exit.code).toBe(0);
@@ -72,20 +46,20 @@ test('the built worker serves /healthz, /readyz and /metrics on WORKER_HTTP_PORT
 test('retention: a booting worker trims what the group has acknowledged, and keeps what it has not', async () => {
   const first = await start(0);
   await first.waitForLine('Event consumer started', 20_000);
-  await publishAll(redis, keys.stream, Array.from({ length: 8 }, () => gitCommitEvent(null)));
-  await waitFor(async () => (await countEvents(db.sql)) >= 8, 10_000);
+  await publishAll(ctx.redis, ctx.keys.stream, Array.from({ length: 8 }, () => gitCommitEvent(null)));
+  await waitFor(async () => (await countEvents(ctx.db.sql)) >= 8, 10_000);
   expect((await first.kill('SIGTERM')).code).toBe(0);
-  await publishAll(redis, keys.stream, Array.from({ length: 2 }, () => gitCommitEvent(null)));
-  expect(await redis.xlen(keys.stream)).toBe(10);
+  await publishAll(ctx.redis, ctx.keys.stream, Array.from({ length: 2 }, () => gitCommitEvent(null)));
+  expect(await ctx.redis.xlen(ctx.keys.stream)).toBe(10);
 
   // Its first retention pass runs at once: the 8 acknowledged entries go, the 2 unread stay
   // until processed (and are trimmed by a later pass).
   const second = await start(0);
   const trimmed = await second.waitForLine(/^Trimmed \d+ processed entries/, 20_000);
   expect(trimmed['removed']).toBeGreaterThanOrEqual(8);
-  const remaining = await redis.xlen(keys.stream);
+  const remaining = await ctx.redis.xlen(ctx.keys.stream);
   expect(remaining).toBeLessThanOrEqual(2);
-  await waitFor(async () => (await countEvents(db.sql)) >= 10, 10_000);
+  await waitFor(async () => (await countEvents(ctx.db.sql)) >= 10, 10_000);
 });
 
 test('a taken WORKER_HTTP_PORT is a clear error, not a silent worker without health checks', async () => {

@@ -1,47 +1,24 @@
-import type Redis from 'ioredis';
 import {
-  createTestDatabase,
-  createTestRedis,
-  deleteKeys,
   gitCommitEvent,
   sessionEndEvent,
   sessionStartEvent,
   spawnProcess,
-  uniqueStreamKeys,
   waitFor,
   type EnvelopeInput,
   type SpawnedProcess,
-  type TestDatabase,
-  type TestStreamKeys,
 } from '@fuel-code/testing';
-import { countEvents, groupPending, publishAll, spawnWorker, WORKER_JS } from './worker-process';
+import { countEvents, groupPending, publishAll, spawnWorker, useWorkerProcessEnv, WORKER_JS } from './worker-process';
 
-let db: TestDatabase;
-let redis: Redis;
-let keys: TestStreamKeys;
-const workers: SpawnedProcess[] = [];
+const ctx = useWorkerProcessEnv('worker_process', 'worker');
 
-beforeAll(async () => {
-  db = await createTestDatabase('worker_process');
-  redis = createTestRedis();
-});
 beforeEach(async () => {
-  keys = uniqueStreamKeys('worker');
   // Counts below are of the whole table: start each test from an empty one.
-  await db.sql`TRUNCATE events, sessions`;
-});
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.kill('SIGKILL')));
-  await deleteKeys(redis, keys);
-});
-afterAll(async () => {
-  redis.disconnect();
-  await db.drop();
+  await ctx.db.sql`TRUNCATE events, sessions`;
 });
 
 function start(args: string[] = [], env: Record<string, string> = {}): SpawnedProcess {
-  const worker = spawnWorker({ keys, databaseUrl: db.url, args, env });
-  workers.push(worker);
+  const worker = spawnWorker({ keys: ctx.keys, databaseUrl: ctx.db.url, args, env });
+  ctx.workers.push(worker);
   return worker;
 }
 
@@ -68,9 +45,9 @@ test('boots, migrates, consumes a session into rows, and exits 0 on SIGTERM whil
   expect(String(started['consumer'])).toMatch(/-\d+$/);
 
   const events: EnvelopeInput[] = [sessionStartEvent('proc-s1'), gitCommitEvent('proc-s1'), sessionEndEvent('proc-s1')];
-  await publishAll(redis, keys.stream, events);
-  await waitFor(async () => (await db.sql`SELECT lifecycle FROM sessions WHERE id = 'proc-s1'`)[0]?.['lifecycle'] === 'ended', 10_000);
-  expect(await countEvents(db.sql)).toBe(3);
+  await publishAll(ctx.redis, ctx.keys.stream, events);
+  await waitFor(async () => (await ctx.db.sql`SELECT lifecycle FROM sessions WHERE id = 'proc-s1'`)[0]?.['lifecycle'] === 'ended', 10_000);
+  expect(await countEvents(ctx.db.sql)).toBe(3);
 
   const t0 = Date.now();
   const exit = await worker.kill('SIGTERM');
@@ -80,37 +57,37 @@ test('boots, migrates, consumes a session into rows, and exits 0 on SIGTERM whil
 });
 
 test('SIGTERM while busy: exits 0 within 10 s and what it processed is acknowledged', async () => {
-  await publishAll(redis, keys.stream, Array.from({ length: 30_000 }, () => gitCommitEvent(null)));
+  await publishAll(ctx.redis, ctx.keys.stream, Array.from({ length: 30_000 }, () => gitCommitEvent(null)));
   const worker = start(['--batch-size', '20']);
-  await waitFor(async () => (await countEvents(db.sql)) >= 200, 20_000, { description: 'processing under way' });
+  await waitFor(async () => (await countEvents(ctx.db.sql)) >= 200, 20_000, { description: 'processing under way' });
   const t0 = Date.now();
   const exit = await worker.kill('SIGTERM');
   expect(exit.code).toBe(0);
   expect(Date.now() - t0).toBeLessThan(10_000);
-  expect(await groupPending(redis, keys)).toBe(0);
+  expect(await groupPending(ctx.redis, ctx.keys)).toBe(0);
 });
 
 test('kill -9 in the middle of a 10k backlog: another consumer finishes it, every event exactly once, pending 0', async () => {
   const events = Array.from({ length: 10_000 }, (_, i) =>
     i % 100 === 0 ? sessionStartEvent(`kill-s${i}`) : gitCommitEvent(`kill-s${i - (i % 100)}`),
   );
-  await publishAll(redis, keys.stream, events);
+  await publishAll(ctx.redis, ctx.keys.stream, events);
   const first = start(['--batch-size', '10', '--consumer-name', 'doomed']);
-  await waitFor(async () => (await countEvents(db.sql)) >= 1000, 30_000, { description: '1000 events processed' });
+  await waitFor(async () => (await countEvents(ctx.db.sql)) >= 1000, 30_000, { description: '1000 events processed' });
   const killed = await first.kill('SIGKILL');
   expect(killed.signal).toBe('SIGKILL');
-  const done = await countEvents(db.sql);
+  const done = await countEvents(ctx.db.sql);
   expect(done).toBeLessThan(10_000);
 
   // A new consumer name: the dead one's pending batch must be reclaimed, not just re-read.
   const second = start(['--batch-size', '50', '--consumer-name', 'rescuer', '--claim-idle-ms', '1000']);
-  await waitFor(async () => (await countEvents(db.sql)) === 10_000, 120_000, { description: 'all 10k events' });
-  await waitFor(async () => (await groupPending(redis, keys)) === 0, 15_000, { description: 'pending 0' });
+  await waitFor(async () => (await countEvents(ctx.db.sql)) === 10_000, 120_000, { description: 'all 10k events' });
+  await waitFor(async () => (await groupPending(ctx.redis, ctx.keys)) === 0, 15_000, { description: 'pending 0' });
   // events.id is the primary key, so "exactly once" means: each published id is there.
-  const [stored] = await db.sql`SELECT count(*)::int AS n FROM events WHERE id = ANY(${events.map((e) => e.id)})`;
+  const [stored] = await ctx.db.sql`SELECT count(*)::int AS n FROM events WHERE id = ANY(${events.map((e) => e.id)})`;
   expect(stored?.['n']).toBe(10_000);
-  const [sessions] = await db.sql`SELECT count(*)::int AS n FROM sessions WHERE id LIKE 'kill-s%'`;
+  const [sessions] = await ctx.db.sql`SELECT count(*)::int AS n FROM sessions WHERE id LIKE 'kill-s%'`;
   expect(sessions?.['n']).toBe(100);
-  expect(await redis.xlen(keys.deadLetter)).toBe(0);
+  expect(await ctx.redis.xlen(ctx.keys.deadLetter)).toBe(0);
   await second.kill('SIGTERM');
 }, 180_000);

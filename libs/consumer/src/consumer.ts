@@ -15,7 +15,7 @@ import {
 import { BlockingReader } from './blocking-reader';
 import type { ConsumerConfig } from './config';
 import { createEntryHandler } from './entry-handler';
-import { InFlightBatches } from './in-flight';
+import { InFlight } from './in-flight';
 import { notify, type ConsumerObserver } from './observer';
 import { redisCall, retryTransient, type BackoffOptions, type RetryDeps } from './retry';
 import { createCounters, statsMessage, type ConsumerCounters } from './stats';
@@ -60,17 +60,14 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   const reader = new BlockingReader(redis, log, `fc-read:${config.consumerName.replace(/[^\w:.-]/g, '_')}`);
   /** Ids of the batches in hand: their idle time is reset regularly, so no live work is reclaimed. */
   const inHand = new Set<readonly string[]>();
-  const inFlight = new InFlightBatches(config.inFlightBatches);
+  const inFlight = new InFlight(config.inFlightBatches);
   const retry: RetryDeps = { signal, logger: log, ...(deps.backoff ? { backoff: deps.backoff } : {}) };
   const entryHandler = createEntryHandler({ ...deps, logger: log, counters, retry });
   const health: ConsumerHealth = { lastProgressAt: Date.now(), running: true };
   let retryDueAt: number | undefined;
   let nextReclaimAt = 0;
   /** XACKs still in flight while the next batches are read and processed. */
-  const acks = new Set<Promise<void>>();
-  const flushAcks = async () => {
-    while (acks.size > 0) await Promise.all(acks);
-  };
+  const acks = new InFlight();
 
   /** A Redis call retried through outages; a lost group (Redis restarted empty) is recreated first. */
   const callRedis = <T>(what: string, fn: () => Promise<T>) =>
@@ -116,22 +113,20 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     }
     // The XACK goes out without holding up the next read. A failed XACK after the commit is
     // harmless: the entry is read again and is a duplicate.
-    const ack: Promise<void> = callRedis('XACK', () => acknowledge(redis, ref, toAck))
-      .then(
-        () => undefined,
-        (err: unknown) => {
-          if (!(err instanceof StoppedError)) log.warn({ err: toError(err), count: toAck.length }, 'XACK failed; the entries will be read again as duplicates');
-        },
-      )
-      .finally(() => acks.delete(ack));
-    acks.add(ack);
+    acks.start(async () => {
+      try {
+        await callRedis('XACK', () => acknowledge(redis, ref, toAck));
+      } catch (err) {
+        if (!(err instanceof StoppedError)) log.warn({ err: toError(err), count: toAck.length }, 'XACK failed; the entries will be read again as duplicates');
+      }
+    });
   }
 
   /** Re-read this consumer's own pending entries once each (id 0, then after the last seen). */
   async function drainOwnPending(): Promise<void> {
     // Nothing in flight, or entries being processed (or just processed) would be read again.
     await inFlight.settle();
-    await flushAcks();
+    await acks.settle();
     retryDueAt = undefined;
     let afterId = '0';
     for (;;) {
@@ -196,7 +191,7 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     } finally {
       // Stopping (or failing): what was read is ours; finish it rather than leave it pending.
       await inFlight.settle().catch(() => undefined);
-      await flushAcks();
+      await acks.settle();
     }
   }
 

@@ -1,14 +1,13 @@
 /**
- * Batches being processed at the same time, at most `limit`. While one batch's transaction
- * is in Postgres, the next is read, parsed and sent: Postgres never waits for Node between
- * batches. A batch that rejects (only StoppedError, or a bug) fails the loop at its next
- * wait.
+ * Work running in the background, at most `limit` at a time: the batches whose transactions
+ * are in Postgres while the next one is read, and the XACKs sent while the loop goes on. A
+ * piece of work that rejects (only StoppedError, or a bug) fails the loop at its next wait.
  */
-export class InFlightBatches {
+export class InFlight {
   private readonly running = new Set<Promise<void>>();
   private failure: { error: unknown } | undefined;
 
-  constructor(private readonly limit: number) {}
+  constructor(private readonly limit = Infinity) {}
 
   start(work: () => Promise<void>): void {
     const p: Promise<void> = work()
@@ -19,13 +18,13 @@ export class InFlightBatches {
     this.running.add(p);
   }
 
-  /** Resolves when another batch may start. */
+  /** Resolves when more work may start. */
   async waitForSlot(): Promise<void> {
     while (this.running.size >= this.limit) await Promise.race(this.running);
     this.rethrow();
   }
 
-  /** Resolves when every batch has finished. */
+  /** Resolves when everything started has finished. */
   async settle(): Promise<void> {
     while (this.running.size > 0) await Promise.all(this.running);
     this.rethrow();

@@ -41,11 +41,13 @@ export async function processBatch(
 ): Promise<ProcessResult[]> {
   if (events.length === 0) return [];
   const cache = options.workspaceIds;
-  const batch: Batch = { events, registry, logger, known: cache?.known };
-  try {
-    const stored = await sql.begin((tx) => fastPath(tx, batch));
+  const write = async (path: typeof fastPath): Promise<ProcessResult[]> => {
+    const stored = await sql.begin((tx) => path(tx, { events, registry, logger, known: cache?.known }));
     cache?.remember(stored.workspaceIds);
     return stored.results;
+  };
+  try {
+    return await write(fastPath);
   } catch (err) {
     const classified = classifyDbError(err);
     if (classified instanceof TransientError) throw classified;
@@ -53,9 +55,7 @@ export async function processBatch(
     logger.debug({ err: classified, count: events.length }, 'Batch failed on the fast path; running it with isolated handlers');
   }
   try {
-    const stored = await sql.begin((tx) => isolatedPath(tx, batch));
-    cache?.remember(stored.workspaceIds);
-    return stored.results;
+    return await write(isolatedPath);
   } catch (err) {
     throw classifyDbError(err);
   }

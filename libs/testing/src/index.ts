@@ -8,3 +8,4 @@ export * from './fixtures';
 export { freePort, startTcpProxy, withHostPort, type TcpProxy, type TcpProxyOptions } from './net';
 export { startRedisServer, type PrivateRedis, type RedisServerOptions } from './redis-server';
 export { spawnProcess, type ProcessExit, type ProcessLine, type SpawnOptions, type SpawnedProcess } from './child-process';
+export { seededRandom } from './random';
