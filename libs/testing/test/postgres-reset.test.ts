@@ -1,0 +1,79 @@
+import postgres, { type Sql } from 'postgres';
+import { startTcpProxy, testDatabaseUrl, withHostPort, type TcpProxy } from '@fuel-code/testing';
+
+/**
+ * The behaviour of postgres.js (as patched in patches/postgres+3.4.9.patch) when a connection
+ * is reset under a query. After the socket's 'error', its 'close' comes a turn of the event
+ * loop later; a query sent in between (the rollback of the failed transaction, or the next
+ * batch's BEGIN) used to stay pending forever, which froze a worker's batch in the chaos run.
+ */
+
+const pgTarget = new URL(testDatabaseUrl());
+const clients: Sql[] = [];
+let proxy: TcpProxy | undefined;
+
+async function clientBehindProxy(): Promise<Sql> {
+  proxy = await startTcpProxy({ targetHost: pgTarget.hostname, targetPort: Number(pgTarget.port || 5432) });
+  const sql = postgres(withHostPort(testDatabaseUrl(), proxy.host, proxy.port), { max: 1, connect_timeout: 10, onnotice: () => undefined });
+  clients.push(sql);
+  return sql;
+}
+
+/** How `promise` settled, or 'pending' if it has not within `ms` (it must not stay pending). */
+async function settlement(promise: Promise<unknown>, ms = 5000): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const pending = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve('pending'), ms);
+  });
+  const settled = promise.then(
+    () => 'resolved',
+    (err: unknown) => `rejected ${(err as { code?: string }).code ?? String(err)}`,
+  );
+  try {
+    return await Promise.race([settled, pending]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((sql) => sql.end({ timeout: 1 })));
+  await proxy?.close();
+  proxy = undefined;
+});
+
+test('a query sent between a reset and the close of its connection is rejected, not left pending', async () => {
+  const sql = await clientBehindProxy();
+  await sql`SELECT 1`;
+  const slow = sql`SELECT pg_sleep(10)`.execute();
+  setTimeout(() => void proxy?.cut(), 100);
+  // Sent from the rejection handler: the socket has errored and is not closed yet. (Wrapped,
+  // so that the handler's return value is not chained into `slow`.)
+  const next = await slow.then(
+    () => undefined,
+    () => ({ query: sql`SELECT 2`.execute() }),
+  );
+  expect(next).toBeDefined();
+  if (next) expect(await settlement(next.query)).toBe('rejected CONNECTION_CLOSED');
+
+  // The client recovers once the network does.
+  await proxy?.restore();
+  expect(await sql`SELECT 3 AS three`).toEqual([{ three: 3 }]);
+});
+
+test('a transaction begun in that window fails rather than hanging, and the next one works', async () => {
+  const sql = await clientBehindProxy();
+  await sql`SELECT 1`;
+  const slow = sql`SELECT pg_sleep(10)`.execute();
+  setTimeout(() => void proxy?.cut(), 100);
+  // As when one batch's transaction fails and the next batch begins at once.
+  const next = await slow.then(
+    () => undefined,
+    () => ({ tx: sql.begin((tx) => tx`SELECT 1`) }),
+  );
+  expect(next).toBeDefined();
+  if (next) expect(await settlement(next.tx)).toBe('rejected CONNECTION_CLOSED');
+
+  await proxy?.restore();
+  expect(await sql.begin((tx) => tx`SELECT 4 AS four`)).toEqual([{ four: 4 }]);
+});
