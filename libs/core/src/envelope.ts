@@ -22,7 +22,7 @@ export type EventType = (typeof EVENT_TYPES)[number];
 
 export const UNASSOCIATED_WORKSPACE = '_unassociated';
 
-const ULID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+export const ULID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** A JSON object: not an array, not null. */
 const jsonObject = z.record(z.string(), z.unknown());

@@ -1,6 +1,7 @@
 import type { z } from 'zod/v4';
 import { envelopeSchema, PAYLOAD_SCHEMAS, type FuelEvent } from './envelope';
 import { InvalidEventError, type ValidationIssue } from './errors';
+import { fastParseEvent } from './fast-parse';
 
 export type ParseResult =
   | { ok: true; event: FuelEvent }
@@ -17,9 +18,16 @@ function toIssue(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[] = []): 
 /**
  * Validate an unknown value as an event envelope, then its payload against the schema of
  * its type. Never throws: bad input comes back as an InvalidEventError naming each field
- * and the rule it broke.
+ * and the rule it broke. The common valid event is accepted by the hand-written checks of
+ * fast-parse.ts, which return what zod would; everything else goes through zod.
  */
 export function parseEvent(input: unknown): ParseResult {
+  const fast = fastParseEvent(input);
+  return fast ? { ok: true, event: fast } : parseEventWithZod(input);
+}
+
+/** parseEvent by the zod schemas alone. Exported for the test that holds fast-parse.ts to it. */
+export function parseEventWithZod(input: unknown): ParseResult {
   const envelope = envelopeSchema.safeParse(input);
   if (!envelope.success) {
     return { ok: false, error: new InvalidEventError(envelope.error.issues.map((i) => toIssue(i))) };

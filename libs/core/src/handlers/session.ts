@@ -1,9 +1,10 @@
 import { sessionEndDataSchema, sessionStartDataSchema } from '../envelope';
+import { fastSessionEndData, fastSessionStartData } from '../fast-parse';
 import type { BatchEventHandler, EventHandler, HandlerItem } from '../registry';
 import { upsertSessionEnds, upsertSessionStarts, type SessionEndRow, type SessionStartRow } from '../sql/sessions';
 
 function startRow({ event, workspaceId }: HandlerItem): SessionStartRow {
-  const data = sessionStartDataSchema.parse(event.data);
+  const data = fastSessionStartData(event.data) ?? sessionStartDataSchema.parse(event.data);
   return {
     id: data.cc_session_id,
     workspaceId,
@@ -16,7 +17,7 @@ function startRow({ event, workspaceId }: HandlerItem): SessionStartRow {
 }
 
 function endRow({ event, workspaceId }: HandlerItem): SessionEndRow {
-  const data = sessionEndDataSchema.parse(event.data);
+  const data = fastSessionEndData(event.data) ?? sessionEndDataSchema.parse(event.data);
   return {
     id: data.cc_session_id,
     workspaceId,
