@@ -50,18 +50,57 @@ function localPathOf(event: FuelEvent): string | null {
   return typeof cwd === 'string' ? cwd : null;
 }
 
+/**
+ * The rows that can change an upsert keyed by `keyOf`: for each key, those at its earliest
+ * and its latest time, and the last one `keepLast` picks. The statement's GROUP BY would
+ * fold the others away; not sending them took about 4% off a drain (README, Performance).
+ * `msOf` gives a row's time in milliseconds (Date.parse), so every row tied at a key's
+ * earliest or latest millisecond is kept and Postgres picks the exact one among them.
+ * Order is kept.
+ */
+export function decidingRows<T>(
+  rows: readonly T[],
+  keyOf: (row: T) => string,
+  msOf: (row: T, index: number) => number,
+  keepLast?: (row: T) => boolean,
+): T[] {
+  const keys = rows.map(keyOf);
+  const times = rows.map(msOf);
+  const bounds = new Map<string, { min: number; max: number; last: number }>();
+  rows.forEach((row, index) => {
+    const key = keys[index] ?? '';
+    const ms = times[index] ?? NaN;
+    let b = bounds.get(key);
+    if (!b) bounds.set(key, (b = { min: Infinity, max: -Infinity, last: -1 }));
+    // A time Date.parse could not read (NaN) compares false here and is always kept below.
+    if (ms < b.min) b.min = ms;
+    if (ms > b.max) b.max = ms;
+    if (keepLast?.(row)) b.last = index;
+  });
+  return rows.filter((_, index) => {
+    const b = bounds.get(keys[index] ?? '');
+    const ms = times[index] ?? NaN;
+    return !b || Number.isNaN(ms) || ms === b.min || ms === b.max || index === b.last;
+  });
+}
+
 /** Devices and workspace links of the new events: two statements, issued together. */
 export function upsertSightings(db: Db, fresh: readonly HandlerItem[]): Promise<void>[] {
+  const times = fresh.map(({ event }) => Date.parse(event.timestamp));
+  const msOf = (_: unknown, index: number) => times[index] ?? NaN;
+  const devices = fresh.map(({ event }) => ({ deviceId: event.device_id, seenAt: event.timestamp }));
+  const links = fresh.map(({ event, workspaceId }) => ({
+    workspaceId,
+    deviceId: event.device_id,
+    localPath: localPathOf(event),
+    activeAt: event.timestamp,
+  }));
   return [
-    upsertDevices(db, fresh.map(({ event }) => ({ deviceId: event.device_id, seenAt: event.timestamp }))),
+    upsertDevices(db, decidingRows(devices, (d) => d.deviceId, msOf)),
     upsertWorkspaceDevices(
       db,
-      fresh.map(({ event, workspaceId }) => ({
-        workspaceId,
-        deviceId: event.device_id,
-        localPath: localPathOf(event),
-        activeAt: event.timestamp,
-      })),
+      // The latest path wins, so the last row with one is kept too.
+      decidingRows(links, (l) => `${l.workspaceId}\u0000${l.deviceId}`, msOf, (l) => l.localPath !== null),
     ),
   ];
 }

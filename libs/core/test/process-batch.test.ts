@@ -64,6 +64,35 @@ test('a batch gives the same rows as the same events one by one, in any order', 
   ]);
 });
 
+test('devices and links: many sightings in one batch give what they give one by one', async () => {
+  // Out of order, with offsets and sub-millisecond digits; paths from several session.starts.
+  const script = (prefix: string): EnvelopeInput[] => {
+    const on = { device_id: `${prefix}-sight`, workspace_id: `github.com/${prefix}/sight` };
+    return [
+      sessionStartEvent(`${prefix}-s1`, { ...on, timestamp: '2026-11-27T10:00:00.000500Z', dataOverrides: { cwd: '/first' } }),
+      gitCommitEvent(`${prefix}-s1`, { ...on, timestamp: '2026-11-27T15:30:00.000+05:30' }),
+      sessionStartEvent(`${prefix}-s2`, { ...on, timestamp: '2026-11-27T09:00:00.000Z', dataOverrides: { cwd: '/second' } }),
+      gitCommitEvent(`${prefix}-s1`, { ...on, timestamp: '2026-11-27T10:00:00.000900Z' }),
+      gitCommitEvent(`${prefix}-s1`, { ...on, timestamp: '2026-11-27T02:00:00.000-08:00' }),
+      gitCommitEvent(`${prefix}-s2`, { ...on, timestamp: '2026-11-27T08:59:59.999999Z' }),
+    ];
+  };
+  const registry = createDefaultRegistry();
+  await processBatch(ctx.db.sql, script('bsight').map(parsed), registry, logs.logger);
+  for (const event of script('ssight').map(parsed)) await processEvent(ctx.db.sql, event, registry, logs.logger);
+
+  const rows = async (prefix: string) => ({
+    device: await ctx.db.sql`SELECT first_seen_at, last_seen_at FROM devices WHERE id = ${`${prefix}-sight`}`,
+    link: await ctx.db.sql`SELECT local_path, last_active_at FROM workspace_devices WHERE device_id = ${`${prefix}-sight`}`,
+  });
+  const batch = await rows('bsight');
+  expect(batch).toEqual(await rows('ssight'));
+  // Microseconds survive: the earliest and latest sightings are exact.
+  const [first] = await ctx.db.sql`SELECT to_char(first_seen_at AT TIME ZONE 'UTC', 'HH24:MI:SS.US') AS f, to_char(last_seen_at AT TIME ZONE 'UTC', 'HH24:MI:SS.US') AS l FROM devices WHERE id = 'bsight-sight'`;
+  expect(first).toEqual({ f: '08:59:59.999999', l: '10:00:00.000900' });
+  expect(batch.link[0]?.['local_path']).toBe('/second');
+});
+
 test('duplicates: already stored, and twice within the batch', async () => {
   const stored = gitCommitEvent(null);
   await processEvent(ctx.db.sql, parsed(stored), createDefaultRegistry(), logs.logger);
