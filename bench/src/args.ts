@@ -18,6 +18,8 @@ export interface BenchOptions {
   latencyRate: number;
   rssEvents: number;
   skip: Set<Scenario>;
+  /** NODE_OPTIONS for the worker and reference processes; undefined = what Dockerfile.worker sets. */
+  nodeOptions: string | undefined;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -39,6 +41,8 @@ Options:
   --latency-rate R         events/s of the latency run (2000)
   --rss-events N           backlog of the peak-RSS run (100000)
   --seed N                 workload seed (1)
+  --node-options S         NODE_OPTIONS for the worker processes (default: what Dockerfile.worker
+                           sets, so the worker is measured as deployed; '' for none)
   --skip a,b               skip scenarios: ${SCENARIOS.join(', ')}
   --help
 
@@ -71,6 +75,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
       '--rss-events',
       '--seed',
       '--skip',
+      '--node-options',
     ];
     if (!known.includes(flag)) throw new UsageError(`unknown argument: ${arg}`);
     const value = inline ?? argv[++i];
@@ -114,5 +119,6 @@ export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
     latencyRate: int('--latency-rate', 2000),
     rssEvents: int('--rss-events', quick ? 20_000 : 100_000),
     skip,
+    nodeOptions: values.get('--node-options'),
   };
 }

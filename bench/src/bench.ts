@@ -9,6 +9,7 @@ import { killAllChildrenNow, stopAllChildren } from './children';
 import { runDrain, type DrainResult } from './drain-scenario';
 import {
   DATABASE_URL,
+  containerNodeOptions,
   openRedis,
   openSql,
   redactUrl,
@@ -42,7 +43,12 @@ async function main(options: BenchOptions): Promise<number> {
   ] as const) {
     if (!existsSync(file)) throw new Error(`${what} not built: ${file} is missing (npm run bench builds it; or run \`npx turbo run build --filter=@fuel-code/bench...\`)`);
   }
-  const shared: Shared = { admin: openSql(DATABASE_URL, 1), redis: openRedis(), runId: randomBytes(3).toString('hex') };
+  const shared: Shared = {
+    admin: openSql(DATABASE_URL, 1),
+    redis: openRedis(),
+    runId: randomBytes(3).toString('hex'),
+    nodeOptions: (options.nodeOptions ??= containerNodeOptions()),
+  };
   try {
     try {
       await shared.admin`SELECT 1`;
@@ -57,7 +63,7 @@ async function main(options: BenchOptions): Promise<number> {
     const machine = await machineInfo(shared);
     progress(
       `fuel-code bench (${options.quick ? 'quick' : 'full'}, seed ${options.seed}, run ${shared.runId}): ${machine.cpus} × ${machine.cpuModel}, ` +
-        `node ${machine.node}, PostgreSQL ${machine.postgres}, Redis ${machine.redis}`,
+        `node ${machine.node}, PostgreSQL ${machine.postgres}, Redis ${machine.redis}; worker NODE_OPTIONS "${shared.nodeOptions}"`,
     );
 
     const largest = Math.max(options.events, options.skip.has('two') ? 0 : options.twoProcessEvents, options.skip.has('rss') ? 0 : options.rssEvents);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Redis from 'ioredis';
 import postgres, { type Sql } from 'postgres';
@@ -10,6 +11,15 @@ export const REFERENCE_JS = path.join(__dirname, 'reference-worker.js');
 
 export const REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
 export const DATABASE_URL = process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/**
+ * The NODE_OPTIONS the worker's container runs with (Dockerfile.worker), so the bench measures
+ * the worker as deployed; `--node-options ''` measures it without.
+ */
+export function containerNodeOptions(): string {
+  const dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile.worker'), 'utf8');
+  return /^\s*NODE_OPTIONS=(\S+)/m.exec(dockerfile)?.[1] ?? '';
+}
 
 export function withDatabase(url: string, database: string): string {
   const u = new URL(url);
@@ -42,6 +52,8 @@ export interface Shared {
   admin: Sql;
   redis: Redis;
   runId: string;
+  /** NODE_OPTIONS of every worker and reference process. */
+  nodeOptions: string;
 }
 
 export interface ScenarioKeys {
@@ -94,6 +106,7 @@ export async function createScenario(shared: Shared, label: string): Promise<Sce
     // info, not warn: `Event consumer started` is an info line and marks the start of the clock.
     // Nothing on the hot path logs at info (only boot, stats every 60 s, shutdown).
     LOG_LEVEL: 'info',
+    NODE_OPTIONS: shared.nodeOptions,
   };
   delete workerEnv['CONSUMER_NAME'];
   await runToCompletion(`migrate (${label})`, WORKER_JS, ['migrate'], workerEnv, 60_000);

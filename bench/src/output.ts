@@ -32,6 +32,7 @@ export function renderTable(run: RunResults, summary: RunSummary): string {
     `machine: ${machine.cpus} × ${machine.cpuModel}, ${fmtInt(machine.totalMemMb)} MB RAM, ${machine.platform}; node ${machine.node}; ` +
       `PostgreSQL ${machine.postgres}; Redis ${machine.redis}; load average ${machine.loadAvg1mAtStart} at start, ${machine.loadAvg1mAtEnd} at end`,
   );
+  out.push(`worker processes run with NODE_OPTIONS="${options.nodeOptions ?? ''}" (by default what Dockerfile.worker sets)`);
   out.push(
     `workload: ${fmtInt(workload.events)} events, ${fmtInt(workload.sessions)} sessions, ${workload.workspaces} workspaces, ${workload.devices} devices (` +
       Object.entries(workload.byType)

@@ -34,7 +34,7 @@ export function buildProgram(env: Env): Command {
     .description('apply pending migrations, then consume events until SIGTERM/SIGINT (the default command); serves /healthz, /readyz and /metrics; trims the stream every minute')
     .addOption(new Option('--consumer-name <name>', 'consumer name in the group (env CONSUMER_NAME; default <hostname>-<pid>)'))
     .addOption(new Option('--batch-size <n>', 'entries per XREADGROUP, processed as one transaction (default 500)'))
-    .addOption(new Option('--in-flight-batches <n>', 'batches processed at once, each in its own transaction (default 2)'))
+    .addOption(new Option('--in-flight-batches <n>', 'batches processed at once, each in its own transaction (default 4)'))
     .addOption(new Option('--block-ms <ms>', 'XREADGROUP BLOCK time (default 5000)'))
     .addOption(new Option('--claim-idle-ms <ms>', 'take over entries idle this long in other consumers (default 60000)'))
     .addOption(new Option('--max-attempts <n>', 'processing attempts before dead-lettering (default 3)'))

@@ -13,7 +13,7 @@ test('defaults', () => {
       group: 'event-processors',
       deadLetterStream: 'events:dead-letter',
       batchSize: 500,
-      inFlightBatches: 2,
+      inFlightBatches: 4,
       blockMs: 5000,
       claimIdleMs: 60_000,
       maxAttempts: 3,
