@@ -19,6 +19,11 @@ export interface SqlClientOptions {
   idleInTransactionTimeoutMs?: number;
 }
 
+/** 50 ms doubling per failed attempt, at most 1 s, with jitter (half to all of it). */
+export function reconnectDelaySeconds(failedAttempts: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** failedAttempts, 1);
+}
+
 export function createSqlClient(options: SqlClientOptions): Sql {
   return postgres(options.url, {
     max: options.max ?? 10,
@@ -29,6 +34,10 @@ export function createSqlClient(options: SqlClientOptions): Sql {
       application_name: options.applicationName ?? 'fuel-code',
       ...(options.idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs } : {}),
     },
+    // Seconds before a dropped connection tries again. postgres.js's own default grows with
+    // every failed attempt of the whole pool, to 10–20 s: after a 6 s outage a worker then sat
+    // idle 10 s more. Callers back off themselves; the driver only needs to not hammer.
+    backoff: reconnectDelaySeconds,
     // NOTICEs (e.g. "relation already exists, skipping") are not worth a log line each.
     onnotice: () => undefined,
   });

@@ -1,5 +1,6 @@
 import postgres, { type Sql } from 'postgres';
-import { startTcpProxy, testDatabaseUrl, withHostPort, type TcpProxy } from '@fuel-code/testing';
+import { createSqlClient, reconnectDelaySeconds } from '@fuel-code/db';
+import { startTcpProxy, testDatabaseUrl, waitFor, withHostPort, type TcpProxy } from '@fuel-code/testing';
 
 /**
  * The behaviour of postgres.js (as patched in patches/postgres+3.4.9.patch) when a connection
@@ -76,4 +77,35 @@ test('a transaction begun in that window fails rather than hanging, and the next
 
   await proxy?.restore();
   expect(await sql.begin((tx) => tx`SELECT 4 AS four`)).toEqual([{ four: 4 }]);
+});
+
+test('after an outage of many failed attempts, the pool reconnects as soon as the network is back', async () => {
+  // postgres.js's own reconnect delay grows with the pool's failed attempts to 10–20 s (a
+  // worker sat idle 10 s after a 6 s cut in the chaos run); createSqlClient caps it at 1 s.
+  proxy = await startTcpProxy({ targetHost: pgTarget.hostname, targetPort: Number(pgTarget.port || 5432) });
+  const sql = createSqlClient({ url: withHostPort(testDatabaseUrl(), proxy.host, proxy.port), max: 4 });
+  clients.push(sql);
+  expect(sql.options.backoff).toBe(reconnectDelaySeconds);
+  await sql`SELECT 1`;
+  await proxy.cut();
+  let failures = 0;
+  const cutUntil = Date.now() + 3000;
+  while (Date.now() < cutUntil) {
+    await Promise.all([1, 2, 3, 4].map(() => sql`SELECT 1`.execute().catch(() => failures++)));
+  }
+  expect(failures).toBeGreaterThan(8);
+  await proxy.restore();
+  const restoredAt = Date.now();
+  await waitFor(async () => sql`SELECT 1 AS one`.execute().then(() => true, () => false), 30_000, { description: 'a query to succeed' });
+  // Generous against the 1 s cap; the driver's default would by now wait 10–20 s at times.
+  expect(Date.now() - restoredAt).toBeLessThan(3000);
+});
+
+test('reconnectDelaySeconds starts at tens of milliseconds and never exceeds 1 s', () => {
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const delay = reconnectDelaySeconds(attempt);
+    expect(delay).toBeGreaterThan(0);
+    expect(delay).toBeLessThanOrEqual(1);
+  }
+  expect(reconnectDelaySeconds(0)).toBeLessThanOrEqual(0.05);
 });
