@@ -12,7 +12,7 @@ export {
   type HandlerRegistration,
   type HandlerRegistry,
 } from './registry';
-export { createDefaultRegistry, handleSessionEnd, handleSessionEnds, handleSessionStart, handleSessionStarts } from './handlers';
+export { createDefaultRegistry, handleSessionEnd, handleSessionEvents, handleSessionStart } from './handlers';
 export { processBatch, processEvent, type HandlerResult, type ProcessBatchOptions, type ProcessResult } from './process-batch';
 export { WorkspaceIdCache } from './workspace-id-cache';
 export type { Db } from './sql/types';

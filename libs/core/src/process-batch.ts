@@ -3,7 +3,7 @@ import type { Sql, TransactionSql } from 'postgres';
 import { classifyDbError, errorCodeOf, isTransientDbError } from './db-errors';
 import type { EventType, FuelEvent } from './envelope';
 import { FuelCodeError, TransientError, toError } from './errors';
-import type { EventHandler, HandlerItem, HandlerRegistry } from './registry';
+import type { BatchEventHandler, EventHandler, HandlerItem, HandlerRegistry } from './registry';
 import { recordHandlerFailure } from './sql/events';
 import { storeEvents, upsertSightings, type HandlerResult, type ProcessResult, type StoredBatch } from './store-batch';
 import type { WorkspaceIdCache } from './workspace-id-cache';
@@ -74,17 +74,28 @@ export async function processEvent(
   return result;
 }
 
-function groupByType(fresh: readonly HandlerItem[], registry: HandlerRegistry): Map<EventType, HandlerItem[]> {
-  const byType = new Map<EventType, HandlerItem[]>();
+/** The events one batch handler call gets: of one type, or of every type sharing that handler. */
+interface HandlerGroup {
+  /** The group's first type by name: what it is logged and ordered by. */
+  label: EventType;
+  batch: BatchEventHandler | undefined;
+  items: HandlerItem[];
+}
+
+function groupByHandler(fresh: readonly HandlerItem[], registry: HandlerRegistry): HandlerGroup[] {
+  const groups = new Map<BatchEventHandler | EventType, HandlerGroup>();
   for (const item of fresh) {
-    if (!registry.getHandler(item.event.type)) continue;
-    const group = byType.get(item.event.type) ?? [];
-    group.push(item);
-    byType.set(item.event.type, group);
+    const { type } = item.event;
+    if (!registry.getHandler(type)) continue;
+    const batch = registry.getBatchHandler(type);
+    const key = batch ?? type;
+    const group = groups.get(key) ?? { label: type, batch, items: [] };
+    if (type < group.label) group.label = type;
+    group.items.push(item);
+    groups.set(key, group);
   }
-  // One order of types for every batch: two batches in flight then lock session rows in the
-  // same order (by type, then by session id) and cannot deadlock on them.
-  return new Map([...byType].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  // One order for every batch, so batches in flight at once take their locks in one order.
+  return [...groups.values()].sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
 }
 
 function markAll(stored: StoredBatch, results: ReadonlyMap<string, HandlerResult>): StoredBatch {
@@ -107,40 +118,40 @@ async function fastPath(tx: TransactionSql, { events, registry, logger, known }:
   const stored = await storeEvents(tx, events, known);
   const writes: Promise<unknown>[] = [];
   const ok = new Map<string, HandlerResult>();
-  for (const [type, group] of groupByType(stored.fresh, registry)) {
-    const batch = registry.getBatchHandler(type);
-    const one = registry.getHandler(type);
-    if (batch) writes.push(batch({ sql: tx, items: group, logger }));
-    else if (one) writes.push(runInOrder(tx, one, group, logger));
-    for (const { event } of group) ok.set(event.id, { type, status: 'ok' });
+  for (const { batch, items } of groupByHandler(stored.fresh, registry)) {
+    writes.push(batch ? batch({ sql: tx, items, logger }) : runInOrder(tx, registry, items, logger));
+    for (const { event } of items) ok.set(event.id, { type: event.type, status: 'ok' });
   }
   writes.push(...upsertSightings(tx, stored.fresh));
   await Promise.all(writes);
   return markAll(stored, ok);
 }
 
-async function runInOrder(tx: TransactionSql, handler: EventHandler, group: readonly HandlerItem[], logger: Logger): Promise<void> {
-  for (const item of group) await handler({ sql: tx, ...item, logger: logger.child({ eventId: item.event.id, type: item.event.type }) });
+async function runInOrder(tx: TransactionSql, registry: HandlerRegistry, items: readonly HandlerItem[], logger: Logger): Promise<void> {
+  for (const item of items) {
+    const { id, type } = item.event;
+    await registry.getHandler(type)?.({ sql: tx, ...item, logger: logger.child({ eventId: id, type }) });
+  }
 }
 
 async function isolatedPath(tx: TransactionSql, { events, registry, logger, known }: Batch): Promise<StoredBatch> {
   const stored = await storeEvents(tx, events, known);
   const results = new Map<string, HandlerResult>();
-  for (const [type, group] of groupByType(stored.fresh, registry)) {
-    const one = registry.getHandler(type);
-    if (!one) continue;
-    const batch = registry.getBatchHandler(type);
-    if (batch && group.length > 1) {
+  for (const { label, batch, items } of groupByHandler(stored.fresh, registry)) {
+    if (batch && items.length > 1) {
       try {
-        await tx.savepoint((sp) => batch({ sql: sp, items: group, logger }));
-        for (const { event } of group) results.set(event.id, { type, status: 'ok' });
+        await tx.savepoint((sp) => batch({ sql: sp, items, logger }));
+        for (const { event } of items) results.set(event.id, { type: event.type, status: 'ok' });
         continue;
       } catch (thrown) {
         if (isTransientDbError(thrown)) throw thrown;
-        logger.warn({ err: toError(thrown), type, count: group.length }, `Batch handler for ${type} failed; running its events one by one`);
+        logger.warn({ err: toError(thrown), type: label, count: items.length }, `Batch handler for ${label} failed; running its events one by one`);
       }
     }
-    for (const item of group) results.set(item.event.id, await runIsolated(tx, one, item, logger));
+    for (const item of items) {
+      const one = registry.getHandler(item.event.type);
+      if (one) results.set(item.event.id, await runIsolated(tx, one, item, logger));
+    }
   }
   // Last, so the shared device and link rows stay locked only until the commit.
   await Promise.all(upsertSightings(tx, stored.fresh));

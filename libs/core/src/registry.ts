@@ -17,7 +17,7 @@ export interface HandlerContext extends HandlerItem {
 export interface BatchHandlerContext {
   /** A savepoint: if the batch handler throws, each event's handler runs alone instead. */
   sql: Db;
-  /** New (not duplicate) events of one type, in stream order. */
+  /** New (not duplicate) events of the types this handler is registered for, in stream order. */
   items: readonly HandlerItem[];
   logger: Logger;
 }
@@ -26,7 +26,11 @@ export type EventHandler = (ctx: HandlerContext) => Promise<void>;
 export type BatchEventHandler = (ctx: BatchHandlerContext) => Promise<void>;
 
 export interface HandlerRegistration {
-  /** Handles many events of the type in few statements; must equal running `handler` on each in order. */
+  /**
+   * Handles many events of the type in few statements; must equal running `handler` on each
+   * in order. One function registered for several types gets their events in one call, so
+   * one statement can lock every row they touch in one order (the session handler does).
+   */
   batch?: BatchEventHandler;
 }
 

@@ -1,12 +1,13 @@
 import { createHandlerRegistry, type HandlerRegistry } from '../registry';
-import { handleSessionEnd, handleSessionEnds, handleSessionStart, handleSessionStarts } from './session';
+import { handleSessionEnd, handleSessionEvents, handleSessionStart } from './session';
 
 /** The registry the worker runs with. Types without a handler are only persisted. */
 export function createDefaultRegistry(): HandlerRegistry {
   const registry = createHandlerRegistry();
-  registry.register('session.start', handleSessionStart, { batch: handleSessionStarts });
-  registry.register('session.end', handleSessionEnd, { batch: handleSessionEnds });
+  // One batch handler for both: a batch's starts and ends are upserted by one statement.
+  registry.register('session.start', handleSessionStart, { batch: handleSessionEvents });
+  registry.register('session.end', handleSessionEnd, { batch: handleSessionEvents });
   return registry;
 }
 
-export { handleSessionEnd, handleSessionEnds, handleSessionStart, handleSessionStarts };
+export { handleSessionEnd, handleSessionEvents, handleSessionStart };
