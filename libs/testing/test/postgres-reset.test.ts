@@ -43,38 +43,36 @@ afterEach(async () => {
   proxy = undefined;
 });
 
-test('a query sent between a reset and the close of its connection is rejected, not left pending', async () => {
+/**
+ * Cut the connection under a slow query and call `send` from the query's rejection handler:
+ * the socket has errored and is not closed yet. Returns how what `send` started settled.
+ */
+async function sendBetweenResetAndClose(send: (sql: Sql) => Promise<unknown>): Promise<{ sql: Sql; outcome: string }> {
   const sql = await clientBehindProxy();
   await sql`SELECT 1`;
   const slow = sql`SELECT pg_sleep(10)`.execute();
   setTimeout(() => void proxy?.cut(), 100);
-  // Sent from the rejection handler: the socket has errored and is not closed yet. (Wrapped,
-  // so that the handler's return value is not chained into `slow`.)
+  // Wrapped, so that the handler's promise is not chained into `slow`.
   const next = await slow.then(
     () => undefined,
-    () => ({ query: sql`SELECT 2`.execute() }),
+    () => ({ sent: send(sql) }),
   );
-  expect(next).toBeDefined();
-  if (next) expect(await settlement(next.query)).toBe('rejected CONNECTION_CLOSED');
+  if (!next) throw new Error('the slow query was not cut');
+  return { sql, outcome: await settlement(next.sent) };
+}
 
+test('a query sent between a reset and the close of its connection is rejected, not left pending', async () => {
+  const { sql, outcome } = await sendBetweenResetAndClose((sql) => sql`SELECT 2`.execute());
+  expect(outcome).toBe('rejected CONNECTION_CLOSED');
   // The client recovers once the network does.
   await proxy?.restore();
   expect(await sql`SELECT 3 AS three`).toEqual([{ three: 3 }]);
 });
 
 test('a transaction begun in that window fails rather than hanging, and the next one works', async () => {
-  const sql = await clientBehindProxy();
-  await sql`SELECT 1`;
-  const slow = sql`SELECT pg_sleep(10)`.execute();
-  setTimeout(() => void proxy?.cut(), 100);
   // As when one batch's transaction fails and the next batch begins at once.
-  const next = await slow.then(
-    () => undefined,
-    () => ({ tx: sql.begin((tx) => tx`SELECT 1`) }),
-  );
-  expect(next).toBeDefined();
-  if (next) expect(await settlement(next.tx)).toBe('rejected CONNECTION_CLOSED');
-
+  const { sql, outcome } = await sendBetweenResetAndClose((sql) => sql.begin((tx) => tx`SELECT 1`));
+  expect(outcome).toBe('rejected CONNECTION_CLOSED');
   await proxy?.restore();
   expect(await sql.begin((tx) => tx`SELECT 4 AS four`)).toEqual([{ four: 4 }]);
 });
