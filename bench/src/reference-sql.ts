@@ -64,15 +64,20 @@ export async function upsertWorkspaceDevice(
   db: Db,
   link: { workspaceId: string; deviceId: string; localPath: string | null; activeAt: string },
 ): Promise<void> {
+  // The latest event's path wins (local_path_at), as in the product.
   await db`
-    INSERT INTO workspace_devices (workspace_id, device_id, local_path, last_active_at)
-    VALUES (${link.workspaceId}, ${link.deviceId}, ${link.localPath}, ${link.activeAt})
+    INSERT INTO workspace_devices (workspace_id, device_id, local_path, local_path_at, last_active_at)
+    VALUES (${link.workspaceId}, ${link.deviceId}, ${link.localPath},
+            CASE WHEN ${link.localPath}::text IS NULL THEN NULL ELSE ${link.activeAt}::timestamptz END, ${link.activeAt})
     ON CONFLICT (workspace_id, device_id) DO UPDATE SET
-      local_path = COALESCE(EXCLUDED.local_path, workspace_devices.local_path),
+      local_path = CASE WHEN EXCLUDED.local_path_at >= workspace_devices.local_path_at
+                          OR (EXCLUDED.local_path_at IS NOT NULL AND workspace_devices.local_path_at IS NULL)
+                        THEN EXCLUDED.local_path ELSE workspace_devices.local_path END,
+      local_path_at = GREATEST(EXCLUDED.local_path_at, workspace_devices.local_path_at),
       last_active_at = GREATEST(workspace_devices.last_active_at, EXCLUDED.last_active_at)
     WHERE EXCLUDED.last_active_at > workspace_devices.last_active_at
-       OR (EXCLUDED.local_path IS NOT NULL
-           AND EXCLUDED.local_path IS DISTINCT FROM workspace_devices.local_path)`;
+       OR EXCLUDED.local_path_at >= workspace_devices.local_path_at
+       OR (EXCLUDED.local_path_at IS NOT NULL AND workspace_devices.local_path_at IS NULL)`;
 }
 
 /*

@@ -88,7 +88,7 @@ export async function storeChecks(res: ScenarioResources, redis: Shared['redis']
          FROM sessions s LEFT JOIN workspaces w ON w.id = s.workspace_id) AS sessions,
       (SELECT md5(coalesce(string_agg(ROW(d.id, d.name, d.type, d.status, d.first_seen_at, d.last_seen_at)::text, E'\n' ORDER BY d.id), ''))
          FROM devices d) AS devices,
-      (SELECT md5(coalesce(string_agg(ROW(w.canonical_id, wd.device_id, wd.local_path, wd.last_active_at)::text, E'\n' ORDER BY w.canonical_id, wd.device_id), ''))
+      (SELECT md5(coalesce(string_agg(ROW(w.canonical_id, wd.device_id, wd.local_path, wd.local_path_at, wd.last_active_at)::text, E'\n' ORDER BY w.canonical_id, wd.device_id), ''))
          FROM workspace_devices wd LEFT JOIN workspaces w ON w.id = wd.workspace_id) AS "workspaceDevices",
       (SELECT md5(coalesce(string_agg(ROW(canonical_id, display_name)::text, E'\n' ORDER BY canonical_id), '')) FROM workspaces) AS workspaces`;
   if (!counts || !digest) throw new Error('store checks returned no row');

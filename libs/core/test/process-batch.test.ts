@@ -90,7 +90,20 @@ test('devices and links: many sightings in one batch give what they give one by 
   // Microseconds survive: the earliest and latest sightings are exact.
   const [first] = await ctx.db.sql`SELECT to_char(first_seen_at AT TIME ZONE 'UTC', 'HH24:MI:SS.US') AS f, to_char(last_seen_at AT TIME ZONE 'UTC', 'HH24:MI:SS.US') AS l FROM devices WHERE id = 'bsight-sight'`;
   expect(first).toEqual({ f: '08:59:59.999999', l: '10:00:00.000900' });
-  expect(batch.link[0]?.['local_path']).toBe('/second');
+  // The path of the latest event with one (10:00), not of the last one in the stream (09:00).
+  expect(batch.link[0]?.['local_path']).toBe('/first');
+});
+
+test('a link keeps the path of its latest event whatever order batches commit in', async () => {
+  const on = { device_id: 'order-dev', workspace_id: 'github.com/order/app' };
+  const newer = sessionStartEvent('order-new', { ...on, timestamp: '2026-11-27T12:00:00Z', dataOverrides: { cwd: '/newer' } });
+  const older = sessionStartEvent('order-old', { ...on, timestamp: '2026-11-27T08:00:00Z', dataOverrides: { cwd: '/older' } });
+  const registry = createDefaultRegistry();
+  // The newer event's batch commits first; the older one's after it must not win.
+  await processBatch(ctx.db.sql, [parsed(newer)], registry, logs.logger);
+  await processBatch(ctx.db.sql, [parsed(older)], registry, logs.logger);
+  const [link] = await ctx.db.sql`SELECT local_path, last_active_at FROM workspace_devices WHERE device_id = 'order-dev'`;
+  expect(link).toEqual({ local_path: '/newer', last_active_at: new Date('2026-11-27T12:00:00Z') });
 });
 
 test('duplicates: already stored, and twice within the batch', async () => {

@@ -24,7 +24,7 @@ export async function upsertDevices(db: Db, sightings: readonly DeviceSighting[]
 export interface WorkspaceDeviceSighting {
   workspaceId: string;
   deviceId: string;
-  /** The checkout's path when the event says (session.start's cwd); the latest one wins. */
+  /** The checkout's path when the event says (session.start's cwd); the latest event's wins. */
   localPath: string | null;
   activeAt: string;
 }
@@ -32,10 +32,13 @@ export interface WorkspaceDeviceSighting {
 export async function upsertWorkspaceDevices(db: Db, sightings: readonly WorkspaceDeviceSighting[]): Promise<void> {
   if (sightings.length === 0) return;
   const col = <T>(pick: (s: WorkspaceDeviceSighting) => T) => sightings.map(pick);
+  // The path is the one of the latest event that has one (by event time, then stream order),
+  // and it replaces the stored one only if it is at least as recent: order independent.
   await db`
-    INSERT INTO workspace_devices (workspace_id, device_id, local_path, last_active_at)
+    INSERT INTO workspace_devices (workspace_id, device_id, local_path, local_path_at, last_active_at)
     SELECT r.w, r.d,
-           (array_agg(r.p ORDER BY r.seq DESC) FILTER (WHERE r.p IS NOT NULL))[1],
+           (array_agg(r.p ORDER BY r.ts::timestamptz DESC, r.seq DESC) FILTER (WHERE r.p IS NOT NULL))[1],
+           max(r.ts::timestamptz) FILTER (WHERE r.p IS NOT NULL),
            max(r.ts::timestamptz)
     FROM unnest(
       ${col((s) => s.workspaceId)}::text[], ${col((s) => s.deviceId)}::text[], ${col((s) => s.localPath)}::text[], ${col((s) => s.activeAt)}::text[]
@@ -43,9 +46,12 @@ export async function upsertWorkspaceDevices(db: Db, sightings: readonly Workspa
     GROUP BY r.w, r.d
     ORDER BY r.w, r.d
     ON CONFLICT (workspace_id, device_id) DO UPDATE SET
-      local_path = COALESCE(EXCLUDED.local_path, workspace_devices.local_path),
+      local_path = CASE WHEN EXCLUDED.local_path_at >= workspace_devices.local_path_at
+                          OR (EXCLUDED.local_path_at IS NOT NULL AND workspace_devices.local_path_at IS NULL)
+                        THEN EXCLUDED.local_path ELSE workspace_devices.local_path END,
+      local_path_at = GREATEST(EXCLUDED.local_path_at, workspace_devices.local_path_at),
       last_active_at = GREATEST(workspace_devices.last_active_at, EXCLUDED.last_active_at)
     WHERE EXCLUDED.last_active_at > workspace_devices.last_active_at
-       OR (EXCLUDED.local_path IS NOT NULL
-           AND EXCLUDED.local_path IS DISTINCT FROM workspace_devices.local_path)`;
+       OR EXCLUDED.local_path_at >= workspace_devices.local_path_at
+       OR (EXCLUDED.local_path_at IS NOT NULL AND workspace_devices.local_path_at IS NULL)`;
 }
