@@ -16,6 +16,8 @@ export interface ConsumerConfig {
   statsIntervalMs: number;
   /** stop() gives the batch in hand this long before it returns anyway. */
   stopTimeoutMs: number;
+  /** A batch still in hand after this long is logged as an error, once: a long outage or a hang. */
+  slowBatchWarnMs: number;
 }
 
 export const DEFAULT_CONSUMER_CONFIG = {
@@ -34,4 +36,5 @@ export const DEFAULT_CONSUMER_CONFIG = {
   maxAttempts: 3,
   statsIntervalMs: 60_000,
   stopTimeoutMs: 8000,
+  slowBatchWarnMs: 60_000,
 } as const satisfies Omit<ConsumerConfig, 'consumerName'>;

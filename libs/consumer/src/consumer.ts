@@ -59,7 +59,7 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   // Named after the consumer so an operator (or a test) can find it in CLIENT LIST.
   const reader = new BlockingReader(redis, log, `fc-read:${config.consumerName.replace(/[^\w:.-]/g, '_')}`);
   /** Ids of the batches in hand: their idle time is reset regularly, so no live work is reclaimed. */
-  const inHand = new Set<readonly string[]>();
+  const inHand = new Map<readonly string[], { since: number; warned: boolean }>();
   const inFlight = new InFlight(config.inFlightBatches);
   const retry: RetryDeps = { signal, logger: log, ...(deps.backoff ? { backoff: deps.backoff } : {}) };
   const entryHandler = createEntryHandler({ ...deps, logger: log, counters, retry });
@@ -92,11 +92,13 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     if (batch.length === 0) return;
     notify(deps.observer, 'onBatch', log, batch.length, origin);
     const ids = batch.map((e) => e.id);
-    inHand.add(ids);
+    const held = { since: Date.now(), warned: false };
+    inHand.set(ids, held);
     try {
       await processAndAck(batch, ids, origin);
     } finally {
       inHand.delete(ids);
+      if (held.warned) log.info({ count: ids.length, inHandMs: Date.now() - held.since }, `The slow batch of ${ids.length} finished`);
     }
   }
 
@@ -195,6 +197,22 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     }
   }
 
+  /**
+   * Entries in hand are kept fresh, so nobody else takes them over: a batch that never
+   * finishes would hold them (and stall this consumer's own-pending pass) silently. Say so.
+   */
+  function warnSlowBatches(): void {
+    const now = Date.now();
+    for (const [ids, held] of inHand) {
+      if (held.warned || now - held.since < config.slowBatchWarnMs) continue;
+      held.warned = true;
+      log.error(
+        { count: ids.length, inHandMs: now - held.since },
+        `A batch of ${ids.length} entries has been in hand for ${Math.round((now - held.since) / 1000)} s: a dependency is down that long, or it is stuck`,
+      );
+    }
+  }
+
   const statsTimer = setInterval(() => {
     pendingCount(redis, ref)
       .then((pending) => log.info({ ...counters, pending }, statsMessage(counters, pending)))
@@ -203,8 +221,9 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   statsTimer.unref();
 
   const heartbeat = setInterval(() => {
-    const held = [...inHand].flat();
+    const held = [...inHand.keys()].flat();
     if (held.length > 0) touchPending(redis, ref, held).catch(() => undefined);
+    warnSlowBatches();
   }, Math.max(50, Math.floor(config.claimIdleMs / 3)));
   heartbeat.unref();
 
@@ -236,7 +255,7 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
       });
       const outcome = await Promise.race([done.then(() => 'done' as const, () => 'done' as const), timedOut]);
       clearTimeout(timer);
-      if (outcome === 'timeout') log.warn({ inHand: [...inHand].flat().length }, 'Consumer did not finish its batch in time; leaving it pending');
+      if (outcome === 'timeout') log.warn({ inHand: [...inHand.keys()].flat().length }, 'Consumer did not finish its batch in time; leaving it pending');
       log.info({ ...counters }, 'Consumer stopped');
     })();
     return stopping;

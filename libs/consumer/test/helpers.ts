@@ -59,6 +59,7 @@ export function runConsumer(
       maxAttempts: 3,
       statsIntervalMs: 60_000,
       stopTimeoutMs: 8000,
+      slowBatchWarnMs: 60_000,
       ...config,
     },
   });

@@ -41,3 +41,19 @@ test('two batches are in Postgres at once, and stop() finishes and acknowledges 
   expect(await groupPending(env.redis, env.keys)).toBe(0);
   expect(consumer.handle.counters().processed).toBe(20);
 });
+
+test('a batch in hand longer than slowBatchWarnMs is logged as an error once, and its end is logged', async () => {
+  const gated = gatedRegistry();
+  const events = [makeEvent('git.push', { workspace_id: `github.com/in-flight/slow-${Date.now()}` })];
+  await publishAll(env.redis, env.keys.stream, events);
+  // The heartbeat (every claimIdleMs / 3) is what looks at the batches in hand.
+  const consumer = env.start({ registry: gated.registry, claimIdleMs: 300, slowBatchWarnMs: 200 });
+  await waitFor(() => gated.waiting() >= 1, 10_000);
+  const slow = await consumer.logs.waitForLine(/has been in hand for/, 10_000);
+  expect(slow).toMatchObject({ level: 50, count: 1 });
+
+  gated.open();
+  await consumer.logs.waitForLine(/The slow batch of 1 finished/, 10_000);
+  expect(consumer.logs.find(/has been in hand for/)).toHaveLength(1);
+  expect(await countEvents(env.db.sql, events.map((e) => e.id))).toBe(1);
+});
