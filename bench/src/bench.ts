@@ -43,11 +43,13 @@ async function main(options: BenchOptions): Promise<number> {
   ] as const) {
     if (!existsSync(file)) throw new Error(`${what} not built: ${file} is missing (npm run bench builds it; or run \`npx turbo run build --filter=@fuel-code/bench...\`)`);
   }
+  // Resolved once, so the report prints what the workers really ran with.
+  options.nodeOptions ??= containerNodeOptions();
   const shared: Shared = {
     admin: openSql(DATABASE_URL, 1),
     redis: openRedis(),
     runId: randomBytes(3).toString('hex'),
-    nodeOptions: (options.nodeOptions ??= containerNodeOptions()),
+    nodeOptions: options.nodeOptions,
   };
   try {
     try {

@@ -21,7 +21,6 @@ const EPOCH_MS = Date.UTC(2025, 0, 1);
 export const workspaceName = (n: number) => `github.com/bench/ws-${n}`;
 export const deviceName = (n: number) => `bench-device-${String(n).padStart(2, '0')}`;
 
-
 const MODELS = ['claude-sonnet-4-5', 'claude-opus-4-1', 'claude-haiku-4-5', null] as const;
 const BRANCHES = ['main', 'feature/batching', 'fix/latency', 'chore/deps', null] as const;
 const MESSAGES = [

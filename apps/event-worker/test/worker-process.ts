@@ -2,15 +2,12 @@ import path from 'node:path';
 import type Redis from 'ioredis';
 import type { Sql } from 'postgres';
 import {
-  createTestDatabase,
-  createTestRedis,
-  deleteKeys,
   spawnProcess,
   testRedisUrl,
-  uniqueStreamKeys,
+  useStreamTestEnv,
   type EnvelopeInput,
   type SpawnedProcess,
-  type TestDatabase,
+  type StreamTestEnv,
   type TestStreamKeys,
 } from '@fuel-code/testing';
 
@@ -59,46 +56,17 @@ export async function groupPending(redis: Redis, keys: TestStreamKeys): Promise<
   return summary[0];
 }
 
-export interface WorkerProcessEnv {
-  /** This file's database (set in beforeAll). */
-  readonly db: TestDatabase;
-  /** A client for the test's own reads and writes. */
-  readonly redis: Redis;
-  /** This test's stream, group and dead-letter keys (fresh in beforeEach). */
-  readonly keys: TestStreamKeys;
+export interface WorkerProcessEnv extends StreamTestEnv {
   /** Worker processes to SIGKILL after the test, if still running. */
   readonly workers: SpawnedProcess[];
 }
 
 /** The lifecycle the worker-process test files share: one database, fresh keys per test, cleanup. */
 export function useWorkerProcessEnv(databaseLabel: string, keyLabel: string): WorkerProcessEnv {
-  const state = {} as { db: TestDatabase; redis: Redis; keys: TestStreamKeys };
   const workers: SpawnedProcess[] = [];
-  beforeAll(async () => {
-    state.db = await createTestDatabase(databaseLabel);
-    state.redis = createTestRedis();
-  });
-  beforeEach(() => {
-    state.keys = uniqueStreamKeys(keyLabel);
-  });
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((w) => w.kill('SIGKILL')));
-    await deleteKeys(state.redis, state.keys);
-  });
-  afterAll(async () => {
-    state.redis.disconnect();
-    await state.db.drop();
-  });
-  return {
-    get db() {
-      return state.db;
-    },
-    get redis() {
-      return state.redis;
-    },
-    get keys() {
-      return state.keys;
-    },
-    workers,
-  };
+  const env = useStreamTestEnv(
+    { beforeAll, beforeEach, afterEach, afterAll },
+    { databaseLabel, keyLabel, cleanUp: () => Promise.all(workers.splice(0).map((w) => w.kill('SIGKILL'))) },
+  );
+  return Object.assign(env, { workers });
 }

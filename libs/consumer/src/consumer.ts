@@ -60,6 +60,7 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   const reader = new BlockingReader(redis, log, `fc-read:${config.consumerName.replace(/[^\w:.-]/g, '_')}`);
   /** Ids of the batches in hand: their idle time is reset regularly, so no live work is reclaimed. */
   const inHand = new Map<readonly string[], { since: number; warned: boolean }>();
+  const heldIds = () => [...inHand.keys()].flat();
   const inFlight = new InFlight(config.inFlightBatches);
   const retry: RetryDeps = { signal, logger: log, ...(deps.backoff ? { backoff: deps.backoff } : {}) };
   const entryHandler = createEntryHandler({ ...deps, logger: log, counters, retry });
@@ -221,7 +222,7 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   statsTimer.unref();
 
   const heartbeat = setInterval(() => {
-    const held = [...inHand.keys()].flat();
+    const held = heldIds();
     if (held.length > 0) touchPending(redis, ref, held).catch(() => undefined);
     warnSlowBatches();
   }, Math.max(50, Math.floor(config.claimIdleMs / 3)));
@@ -255,7 +256,7 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
       });
       const outcome = await Promise.race([done.then(() => 'done' as const, () => 'done' as const), timedOut]);
       clearTimeout(timer);
-      if (outcome === 'timeout') log.warn({ inHand: [...inHand.keys()].flat().length }, 'Consumer did not finish its batch in time; leaving it pending');
+      if (outcome === 'timeout') log.warn({ inHand: heldIds().length }, 'Consumer did not finish its batch in time; leaving it pending');
       log.info({ ...counters }, 'Consumer stopped');
     })();
     return stopping;

@@ -4,14 +4,11 @@ import { createDefaultRegistry, type HandlerRegistry } from '@fuel-code/core';
 import { startConsumer, type ConsumerConfig, type ConsumerHandle } from '@fuel-code/consumer';
 import {
   captureLogs,
-  createTestDatabase,
-  createTestRedis,
-  deleteKeys,
   testRedisUrl,
-  uniqueStreamKeys,
+  useStreamTestEnv,
   type EnvelopeInput,
   type LogCapture,
-  type TestDatabase,
+  type StreamTestEnv,
   type TestStreamKeys,
 } from '@fuel-code/testing';
 
@@ -115,13 +112,7 @@ export function field(record: DeadLetterRecord | undefined, name: string): strin
   return record?.fields.get(name)?.toString();
 }
 
-export interface ConsumerTestEnv {
-  /** This file's database (set in beforeAll). */
-  readonly db: TestDatabase;
-  /** A client for the test's own reads and writes. */
-  readonly redis: Redis;
-  /** This test's stream, group and dead-letter keys (fresh in beforeEach). */
-  readonly keys: TestStreamKeys;
+export interface ConsumerTestEnv extends StreamTestEnv {
   /** Start a consumer on this test's keys; it is stopped after the test. */
   start(overrides?: Parameters<typeof runConsumer>[2]): RunningConsumer;
 }
@@ -129,36 +120,15 @@ export interface ConsumerTestEnv {
 /** The lifecycle every consumer test file shares: one database, fresh keys per test, cleanup. */
 export function useConsumerTestEnv(label: string): ConsumerTestEnv {
   const started: RunningConsumer[] = [];
-  const state = {} as { db: TestDatabase; redis: Redis; keys: TestStreamKeys };
-  beforeAll(async () => {
-    state.db = await createTestDatabase(label);
-    state.redis = createTestRedis();
-  });
-  beforeEach(() => {
-    state.keys = uniqueStreamKeys(label);
-  });
-  afterEach(async () => {
-    await Promise.all(started.splice(0).map((c) => c.stop()));
-    await deleteKeys(state.redis, state.keys);
-  });
-  afterAll(async () => {
-    state.redis.disconnect();
-    await state.db.drop();
-  });
-  return {
-    get db() {
-      return state.db;
-    },
-    get redis() {
-      return state.redis;
-    },
-    get keys() {
-      return state.keys;
-    },
-    start(overrides) {
-      const consumer = runConsumer(state.db.sql, state.keys, overrides);
+  const env = useStreamTestEnv(
+    { beforeAll, beforeEach, afterEach, afterAll },
+    { databaseLabel: label, cleanUp: () => Promise.all(started.splice(0).map((c) => c.stop())) },
+  );
+  return Object.assign(env, {
+    start(overrides?: Parameters<typeof runConsumer>[2]) {
+      const consumer = runConsumer(env.db.sql, env.keys, overrides);
       started.push(consumer);
       return consumer;
     },
-  };
+  });
 }

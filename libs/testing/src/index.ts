@@ -9,3 +9,4 @@ export { freePort, startTcpProxy, withHostPort, type TcpProxy, type TcpProxyOpti
 export { startRedisServer, type PrivateRedis, type RedisServerOptions } from './redis-server';
 export { spawnProcess, type ProcessExit, type ProcessLine, type SpawnOptions, type SpawnedProcess } from './child-process';
 export { seededRandom } from './random';
+export { useStreamTestEnv, type StreamTestEnv, type StreamTestEnvOptions, type TestHooks } from './stream-test-env';

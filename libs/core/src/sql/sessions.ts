@@ -34,9 +34,8 @@ export interface SessionRow {
   end: SessionEnd | null;
 }
 
-export async function upsertSessions(db: Db, sessions: readonly SessionRow[]): Promise<void> {
-  if (sessions.length === 0) return;
-  const rows = [...sessions].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+export async function upsertSessions(db: Db, rows: readonly SessionRow[]): Promise<void> {
+  if (rows.length === 0) return;
   const col = <T>(pick: (r: SessionRow) => T) => rows.map(pick);
   // `source` is set exactly when the row has a start (the schema requires it), `end_reason`
   // exactly when it has an end: EXCLUDED tells the two apart by them.
