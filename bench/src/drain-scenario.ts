@@ -3,7 +3,7 @@ import type { Sql } from 'postgres';
 import type { Child } from './children';
 import { createScenario, groupState, publishBacklog, sleep, startReference, startWorker, type Shared } from './infra';
 import { assertAlive, START_TIMEOUT_MS, stopAll, storeChecks, waitStarted, type ProcessReport, type StoreChecks } from './scenario-common';
-import { busyWhileIdle, startCpuAccount } from './stats';
+import { busyWhileIdle, startCpuAccount, type CpuReport } from './stats';
 
 export interface DrainResult {
   label: string;
@@ -23,6 +23,8 @@ export interface DrainResult {
   busyBeforePct: number | null;
   /** CPU % the rest of the machine used while the clock ran (see startCpuAccount). */
   othersDuringPct: number | null;
+  /** Where the CPU went while the clock ran. */
+  cpu: CpuReport | null;
 }
 
 const POLL_MS = 20;
@@ -68,20 +70,20 @@ export async function runDrain(shared: Shared, o: DrainOptions): Promise<DrainRe
     const starts = await waitStarted(children, START_TIMEOUT_MS);
     const t0 = Math.min(...starts);
     const startSpreadMs = Math.max(...starts) - t0;
-    const othersDuring = startCpuAccount(res.dbName, children.map((c) => c.pid));
+    const cpuDuring = startCpuAccount(res.dbName, children.map((c) => c.pid));
 
     let lastProgress = -1;
     let lastProgressAt = performance.now();
     let lastReport = performance.now();
     let t1: number;
-    let othersDuringPct: number | null = null;
+    let cpu: CpuReport | null = null;
     for (;;) {
       assertAlive(children, `draining ${o.label}`);
       const state = await groupState(shared.redis, res.keys);
       const now = performance.now();
       if (state.pending === 0 && state.lastDeliveredId === lastId) {
         t1 = now;
-        othersDuringPct = othersDuring() ?? null;
+        cpu = cpuDuring() ?? null;
         break;
       }
       const progress = state.entriesRead === null ? -1 : state.entriesRead - state.pending;
@@ -120,7 +122,8 @@ export async function runDrain(shared: Shared, o: DrainOptions): Promise<DrainRe
       processReports,
       checks,
       busyBeforePct,
-      othersDuringPct,
+      othersDuringPct: cpu?.othersPct ?? null,
+      cpu,
     };
   } finally {
     await Promise.allSettled(children.map((c) => c.stop(5000)));

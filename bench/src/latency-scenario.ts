@@ -2,8 +2,9 @@ import { performance } from 'node:perf_hooks';
 import type { Child } from './children';
 import { createScenario, openRedis, openSql, sleep, startReference, startWorker, type Shared } from './infra';
 import { assertAlive, START_TIMEOUT_MS, stopAll, storeChecks, waitStarted, type ProcessReport, type StoreChecks } from './scenario-common';
-import { busyWhileIdle, percentile, startCpuAccount } from './stats';
+import { busyWhileIdle, percentile, startCpuAccount, type CpuReport } from './stats';
 import { WorkloadGenerator } from './workload';
+import { installCommitNotify, listenForCommits } from './commit-feed';
 
 export interface LatencyResult {
   label: string;
@@ -25,7 +26,6 @@ export interface LatencyResult {
   meanMs: number;
   /** Publish → the consumer's transaction start (events.ingested_at): how much of the latency is pick-up. */
   pickupMs: { p50: number; p95: number; p99: number };
-  pollIntervalMs: number;
   /** Publisher ticks that ran later than 2 intervals after their due time (bench-side jitter). */
   lateTicks: number;
   peakRssMb: number | null;
@@ -33,17 +33,18 @@ export interface LatencyResult {
   checks: StoreChecks;
   busyBeforePct: number | null;
   othersDuringPct: number | null;
+  /** Where the CPU went while the clock ran. */
+  cpu: CpuReport | null;
   note: string;
 }
 
 const TICK_MS = 5;
-const LATENCY_POLL_MS = 2;
 
 /**
  * One worker on an empty stream; the bench publishes `rate` events/s for `seconds` in 5 ms
- * ticks, each event carrying data.published_at_ms = Date.now() at XADD time. A poller on its
- * own connection reads the new rows every 2 ms (ids are monotonic ULIDs) and records
- * now − published_at_ms for each: publish → visible to a reader, poll interval included.
+ * ticks, each event carrying data.published_at_ms = Date.now() at XADD time. A listener hears
+ * of each insert into events when it commits (commit-feed.ts) and records
+ * now − published_at_ms for each row: publish → committed, visible to any reader.
  */
 export async function runLatency(
   shared: Shared,
@@ -52,7 +53,7 @@ export async function runLatency(
   const label = `${o.kind === 'reference' ? 'reference loop' : 'worker'} latency @ ${o.rate}/s`;
   const res = await createScenario(shared, label);
   const publisher = openRedis();
-  const poller = openSql(res.dbUrl, 1);
+  const listener = openSql(res.dbUrl, 1);
   const children: Child[] = [];
   try {
     const warmupEvents = Math.round(o.rate * o.warmupSeconds);
@@ -60,7 +61,7 @@ export async function runLatency(
     const generator = new WorkloadGenerator(o.seed);
     const events = Array.from({ length: total }, () => generator.next());
     await publisher.ping();
-    await poller`SELECT 1`;
+    await installCommitNotify(res.sql);
     await shared.admin`CHECKPOINT`;
     const busyBeforePct = (await busyWhileIdle()) ?? null;
     children.push(o.kind === 'worker' ? startWorker(res, 'bench-worker-latency', o.batchSize) : startReference(res, 'bench-reference-latency', o.batchSize));
@@ -74,67 +75,42 @@ export async function runLatency(
     let measureFrom = Infinity;
     /** published → ingested_at (now() of the consumer's transaction): the pick-up part of the latency. */
     const pickups: number[] = [];
-    /** Every id up to here is seen. Rows above it may be seen already: batches in flight commit out of order. */
-    let watermark = '';
-    let nextUnseen = 0;
-    const seenAbove = new Set<string>();
     let published = 0;
     let publishError: unknown;
-    let publishing = true;
-    let lateTicks = 0;
-    const inFlight = new Set<Promise<unknown>>();
+    let listenError: unknown;
     let lastNewRowAt = performance.now();
+    const inFlight = new Set<Promise<unknown>>();
+    let lateTicks = 0;
+    const seenCount = () => latencies.length + warmupLatencies.length;
 
-    const pollLoop = (async () => {
-      // A consumer slower than the rate (the reference loop) drains its backlog after publishing
-      // ends; it fails only when no new row shows up for this long.
-      const stallMs = 30_000;
-      for (;;) {
-        const rows = await poller<{ id: string; p: string; i: number }[]>`
-          SELECT id, (data->>'published_at_ms')::bigint AS p, extract(epoch FROM ingested_at)::float8 * 1000 AS i
-          FROM events WHERE id > ${watermark} ORDER BY id`;
-        const now = Date.now();
-        let sawNew = false;
-        for (const row of rows) {
-          if (seenAbove.has(row.id)) continue;
-          seenAbove.add(row.id);
-          sawNew = true;
-          if (Number(row.p) < measureFrom) {
-            warmupLatencies.push(now - Number(row.p));
-            continue;
-          }
-          latencies.push(now - Number(row.p));
-          pickups.push(Number(row.i) - Number(row.p));
-        }
-        // Ids are published in ascending order (monotonic ULIDs): move the watermark over the seen prefix.
-        for (let e = events[nextUnseen]; e && seenAbove.has(e.id); e = events[nextUnseen]) {
-          seenAbove.delete(e.id);
-          watermark = e.id;
-          nextUnseen++;
-        }
-        if (sawNew) lastNewRowAt = performance.now();
-        if (!publishing) {
-          if (latencies.length + warmupLatencies.length >= published) return;
-          assertAlive(children, 'the latency run');
-          if (performance.now() - lastNewRowAt > stallMs) {
-            throw new Error(`${label}: only ${latencies.length + warmupLatencies.length} of ${published} rows visible, none new for ${stallMs / 1000} s${children.map((c) => c.tails()).join('')}`);
+    const unlisten = await listenForCommits(
+      listener,
+      (receivedAtMs, groups) => {
+        lastNewRowAt = performance.now();
+        for (const g of groups) {
+          const warm = g.publishedAtMs < measureFrom;
+          for (let k = 0; k < g.count; k++) {
+            if (warm) {
+              warmupLatencies.push(receivedAtMs - g.publishedAtMs);
+            } else {
+              latencies.push(receivedAtMs - g.publishedAtMs);
+              pickups.push(g.ingestedAtMs - g.publishedAtMs);
+            }
           }
         }
-        await sleep(LATENCY_POLL_MS);
-      }
-    })();
-    let pollError: unknown;
-    pollLoop.catch((err: unknown) => {
-      pollError = err;
-    });
+      },
+      (err) => {
+        listenError ??= err;
+      },
+    );
 
-    const othersDuring = startCpuAccount(res.dbName, children.map((c) => c.pid));
+    const cpuDuring = startCpuAccount(res.dbName, children.map((c) => c.pid));
     const t0 = performance.now();
     let tMeasure = t0;
     let expectedTick = t0;
     while (published < total) {
       if (publishError) throw publishError;
-      if (pollError) throw pollError;
+      if (listenError) throw listenError;
       assertAlive(children, 'the latency run');
       const now = performance.now();
       if (published >= warmupEvents && measureFrom === Infinity) {
@@ -166,11 +142,21 @@ export async function runLatency(
       await sleep(Math.max(0, expectedTick - performance.now()));
     }
     const publishSeconds = (performance.now() - tMeasure) / 1000;
-    const othersDuringPct = othersDuring() ?? null;
+    const cpu = cpuDuring() ?? null;
     await Promise.all(inFlight);
     if (publishError) throw publishError;
-    publishing = false;
-    await pollLoop;
+    // A consumer slower than the rate (the reference loop) drains its backlog after publishing
+    // ends; it fails only when no new row shows up for this long.
+    const stallMs = 30_000;
+    while (seenCount() < published) {
+      if (listenError) throw listenError;
+      assertAlive(children, 'the latency run');
+      if (performance.now() - lastNewRowAt > stallMs) {
+        throw new Error(`${label}: only ${seenCount()} of ${published} rows committed, none new for ${stallMs / 1000} s${children.map((c) => c.tails()).join('')}`);
+      }
+      await sleep(20);
+    }
+    await unlisten();
 
     const processReports = await stopAll(children);
     const checks = await storeChecks(res, shared.redis);
@@ -204,19 +190,19 @@ export async function runLatency(
         p95: Math.round(percentile(sortedPickups, 95) * 10) / 10,
         p99: Math.round(percentile(sortedPickups, 99) * 10) / 10,
       },
-      pollIntervalMs: LATENCY_POLL_MS,
       lateTicks,
       peakRssMb: processReports[0]?.peakRssMb ?? null,
       processReports,
       checks,
       busyBeforePct,
-      othersDuringPct,
-      note: `publish → visible to a reader: Date.now() at XADD to Date.now() when a poller (every ${LATENCY_POLL_MS} ms, own connection) sees the row; conservative, includes up to one poll interval and the poll query; 1 ms resolution`,
+      othersDuringPct: cpu?.othersPct ?? null,
+      cpu,
+      note: 'publish → committed: Date.now() at XADD to Date.now() when the NOTIFY of a bench-only statement trigger on events reaches a listener (delivered at commit, so includes the delivery); 1 ms resolution',
     };
   } finally {
     await Promise.allSettled(children.map((c) => c.stop(5000)));
     publisher.disconnect();
-    await poller.end({ timeout: 2 }).catch(() => undefined);
+    await listener.end({ timeout: 2 }).catch(() => undefined);
     await res.dispose();
   }
 }

@@ -4,7 +4,6 @@ import type { RunResults, RunSummary } from './summary';
 
 /* The run's output: the plain-text table for stdout and the BENCH_JSON object. */
 
-const LATENCY_POLL_LABEL = '2 ms';
 
 function drainRow(r: DrainResult, reference: DrainResult | undefined): string[] {
   return [
@@ -16,9 +15,18 @@ function drainRow(r: DrainResult, reference: DrainResult | undefined): string[] 
     fmtInt(r.eventsPerSecond),
     reference ? fmtRatio(r.eventsPerSecond / reference.eventsPerSecond) : '—',
     fmt(r.peakRssMb),
+    fmt(r.cpu?.coresBusy, 2),
+    cpuPer1000(r),
     fmt(r.busyBeforePct, 0),
     fmt(r.othersDuringPct, 0),
   ];
+}
+
+/** CPU ms per 1,000 events: consumers / their Postgres backends / Redis. */
+function cpuPer1000(r: DrainResult): string {
+  if (!r.cpu || r.events === 0) return '—';
+  const per = (ms: number) => fmtInt((ms * 1000) / r.events);
+  return `${per(r.cpu.ms.consumers)} / ${per(r.cpu.ms.postgres)} / ${per(r.cpu.ms.redis)}`;
 }
 
 /** The table printed on stdout (without the trailing blank line). */
@@ -44,10 +52,12 @@ export function renderTable(run: RunResults, summary: RunSummary): string {
   out.push('');
   out.push('Drain a backlog (clock: first "Event consumer started" → every entry stored and acked; peak RSS = VmHWM;');
   out.push(' busy before % = CPU busy while the bench sat idle just before the run; others during % = CPU used by other');
-  out.push(' processes than the bench, its workers, their Postgres backends and Redis while the clock ran; both % of all CPUs)');
+  out.push(' processes than the bench, its workers, their Postgres backends and Redis while the clock ran; both % of all CPUs;');
+  out.push(` cores busy = CPUs the whole machine kept busy meanwhile, of ${machine.cpus}; CPU ms/1k = CPU time per 1,000 events of the`);
+  out.push(' consumer processes / their Postgres backends with Postgres\' helpers / Redis, from /proc, 10 ms resolution)');
   out.push(
     table(
-      ['scenario', 'events', 'procs', 'batch', 'seconds', 'events/s', 'vs reference', 'peak RSS MB', 'busy before %', 'others during %'],
+      ['scenario', 'events', 'procs', 'batch', 'seconds', 'events/s', 'vs reference', 'peak RSS MB', 'cores busy', 'CPU ms/1k consumer/PG/Redis', 'busy before %', 'others during %'],
       drains.map((r) => drainRow(r, reference)),
     ),
   );
@@ -59,7 +69,7 @@ export function renderTable(run: RunResults, summary: RunSummary): string {
     out.push('');
     out.push(
       `Latency at a steady ${options.latencyRate} events/s for ${options.latencySeconds} s after ${options.latencyWarmupSeconds} s of warm-up at that rate, one process ` +
-        `(publish → visible to a reader; conservative: includes up to one ${LATENCY_POLL_LABEL} poll interval;`,
+        '(publish → committed: when the commit\'s NOTIFY reaches a listener;',
     );
     out.push(' pick-up = publish → the consumer\'s transaction start, events.ingested_at; warm-up = the uncounted first seconds, p50/p99/max)');
     out.push(
@@ -88,6 +98,13 @@ export function renderTable(run: RunResults, summary: RunSummary): string {
   out.push('');
   out.push('Goals (issue 5)');
   out.push(table(['figure', 'value', 'goal', 'met'], goals.map((g) => [g.what, g.value, g.goal, g.met === null ? 'not run' : g.met ? 'yes' : 'NO'])));
+  if (summary.scalingBound) {
+    const b = summary.scalingBound;
+    out.push(
+      `One process kept ${fmt(b.coresBusy, 2)} of ${b.cpus} CPUs busy (${b.label}): at its CPU per event, more processes on this ` +
+        `machine can reach at most ${fmtRatio(b.bound)} of one; more consumers scale on more cores.`,
+    );
+  }
   out.push('');
   out.push(anomalies.length === 0 ? 'Checks: every run stored all events, no dead letters, no handler failures, clean exits; equal backlogs left equal tables.' : `Anomalies:\n${anomalies.map((a) => `  - ${a}`).join('\n')}`);
   return out.join('\n');
@@ -96,7 +113,7 @@ export function renderTable(run: RunResults, summary: RunSummary): string {
 /** The BENCH_JSON object (also written, pretty-printed, to bench-results/latest.json). */
 export function benchJson(run: RunResults, summary: RunSummary) {
   const { options, machine, workload, durationSeconds, drains, reference, curve, batchSize, chosen, one, two, latency, referenceLatency, rss } = run;
-  const { workerVsReference, twoVsOne, goals, anomalies } = summary;
+  const { workerVsReference, twoVsOne, goals, anomalies, scalingBound } = summary;
   return {
     bench: 'fuel-code',
     version: 1,
@@ -116,6 +133,7 @@ export function benchJson(run: RunResults, summary: RunSummary) {
     referenceLatency: referenceLatency ?? null,
     rss: rss ?? null,
     ratios: { workerVsReference, twoVsOne },
+    scalingBound,
     goals,
     anomalies,
     drains,

@@ -1,4 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+
+const cpuCount = () => Math.max(1, cpus().length);
 
 /** Nearest-rank percentile of an ascending array (0 when empty). */
 export function percentile(sorted: readonly number[], p: number): number {
@@ -48,9 +51,11 @@ function machineTicks(): { busy: number; total: number } | undefined {
   return t ? { busy: t.total - t.idle, total: t.total } : undefined;
 }
 
+type Role = 'postgres' | 'redis';
+
 /** Postgres backends of one database, plus Postgres' and Redis' shared helpers (WAL writer, checkpointer, …). */
-function serverPids(dbName: string): number[] {
-  const pids: number[] = [];
+function serverPids(dbName: string): Map<number, Role> {
+  const pids = new Map<number, Role>();
   let entries: string[];
   try {
     entries = readdirSync('/proc');
@@ -65,35 +70,61 @@ function serverPids(dbName: string): number[] {
     } catch {
       continue;
     }
-    if (
-      cmd.startsWith('redis-server') ||
-      (cmd.startsWith('postgres: ') && (cmd.includes(` ${dbName} `) || /(walwriter|checkpointer|background writer|autovacuum launcher|logical replication launcher|stats collector)/.test(cmd)))
-    ) {
-      pids.push(Number(entry));
+    if (cmd.startsWith('redis-server')) pids.set(Number(entry), 'redis');
+    else if (cmd.startsWith('postgres: ') && (cmd.includes(` ${dbName} `) || /(walwriter|checkpointer|background writer|autovacuum launcher|logical replication launcher|stats collector)/.test(cmd))) {
+      pids.set(Number(entry), 'postgres');
     }
   }
   return pids;
 }
 
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in hundredths of a second. */
+const TICK_MS = 10;
+
+/** Where the CPU went while a scenario's clock ran. */
+export interface CpuReport {
+  /** Busy time of the whole machine, % of all CPUs. */
+  machineBusyPct: number;
+  /** The same as a number of CPUs kept busy. */
+  coresBusy: number;
+  /** CPU used by the rest of the machine (not the bench, its children, this database's backends, Postgres' helpers or Redis), % of all CPUs. */
+  othersPct: number;
+  /** CPU time, ms: the consumer processes, their Postgres backends with Postgres' shared helpers, Redis. */
+  ms: { consumers: number; postgres: number; redis: number };
+}
+
 /**
- * CPU the rest of the machine used during a measured window: all busy time minus what the
- * bench, its children, this scenario's Postgres backends, Postgres' shared helpers and Redis
- * used. A percentage of all CPUs; undefined where /proc is not available.
+ * Start accounting CPU for a measured window: machine-wide from /proc/stat, per process
+ * from /proc/<pid>/stat for the consumers (`childPids`), this database's Postgres backends,
+ * Postgres' helpers and Redis. Undefined where /proc is not available.
  */
-export function startCpuAccount(dbName: string, childPids: readonly number[]): () => number | undefined {
+export function startCpuAccount(dbName: string, childPids: readonly number[]): () => CpuReport | undefined {
   const machine0 = machineTicks();
-  const own0 = new Map<number, number>();
-  for (const pid of [process.pid, ...childPids, ...serverPids(dbName)]) own0.set(pid, processTicks(pid) ?? 0);
+  const ticks0 = new Map<number, number>();
+  const server0 = serverPids(dbName);
+  for (const pid of [process.pid, ...childPids, ...server0.keys()]) ticks0.set(pid, processTicks(pid) ?? 0);
   return () => {
     const machine1 = machineTicks();
     if (!machine0 || !machine1 || machine1.total <= machine0.total) return undefined;
-    let own = 0;
-    for (const pid of new Set([process.pid, ...childPids, ...serverPids(dbName), ...own0.keys()])) {
+    const roles = new Map<number, Role | 'consumers' | 'bench'>([...server0, ...serverPids(dbName)]);
+    for (const pid of childPids) roles.set(pid, 'consumers');
+    roles.set(process.pid, 'bench');
+    const used = { consumers: 0, postgres: 0, redis: 0, bench: 0 };
+    for (const [pid, role] of roles) {
       const now = processTicks(pid);
       if (now === undefined) continue;
-      own += now - (own0.get(pid) ?? 0);
+      used[role] += now - (ticks0.get(pid) ?? 0);
     }
-    const others = machine1.busy - machine0.busy - own;
-    return Math.max(0, Math.round((others / (machine1.total - machine0.total)) * 1000) / 10);
+    const window = machine1.total - machine0.total;
+    const busy = machine1.busy - machine0.busy;
+    const others = busy - used.consumers - used.postgres - used.redis - used.bench;
+    const cpus = cpuCount();
+    const pct = (n: number) => Math.round((n / window) * 1000) / 10;
+    return {
+      machineBusyPct: pct(busy),
+      coresBusy: Math.round((busy / window) * cpus * 100) / 100,
+      othersPct: Math.max(0, pct(others)),
+      ms: { consumers: used.consumers * TICK_MS, postgres: used.postgres * TICK_MS, redis: used.redis * TICK_MS },
+    };
   };
 }

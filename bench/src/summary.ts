@@ -36,10 +36,22 @@ export interface Goal {
   met: boolean | null;
 }
 
+/**
+ * CPUs ÷ CPUs one process's drain kept busy: with CPU per event unchanged, the most that
+ * any number of processes on this machine can drain, relative to one.
+ */
+export interface ScalingBound {
+  label: string;
+  cpus: number;
+  coresBusy: number;
+  bound: number;
+}
+
 export interface RunSummary {
   anomalies: string[];
   workerVsReference: number | null;
   twoVsOne: number | null;
+  scalingBound: ScalingBound | null;
   goals: Goal[];
 }
 
@@ -104,7 +116,7 @@ export function summarizeRun(run: RunResults): RunSummary {
     },
     { what: `2 processes / 1 process (${fmtInt(options.twoProcessEvents)} backlog)`, value: fmtRatio(twoVsOne), goal: '≥ 1.3×', met: twoVsOne === null ? null : twoVsOne >= 1.3 },
     {
-      what: `p99 publish → visible at ${options.latencyRate}/s`,
+      what: `p99 publish → committed at ${options.latencyRate}/s`,
       value: latency ? `${latency.p99Ms} ms` : '—',
       goal: '≤ 10 ms',
       met: latency ? latency.p99Ms <= 10 : null,
@@ -116,5 +128,7 @@ export function summarizeRun(run: RunResults): RunSummary {
       met: rss?.peakRssMb != null ? rss.peakRssMb <= 150 : null,
     },
   ];
-  return { anomalies, workerVsReference, twoVsOne, goals };
+  const busy = one?.cpu?.coresBusy;
+  const scalingBound = one && busy ? { label: one.label, cpus: run.machine.cpus, coresBusy: busy, bound: run.machine.cpus / busy } : null;
+  return { anomalies, workerVsReference, twoVsOne, scalingBound, goals };
 }
