@@ -16,7 +16,8 @@ export async function insertEvents(
 ): Promise<Set<string>> {
   if (events.length === 0) return new Set();
   const column = <T>(pick: (e: FuelEvent) => T) => events.map(({ event }) => pick(event));
-  const jsonArray = (pick: (e: FuelEvent) => unknown) => `[${events.map(({ event }) => JSON.stringify(pick(event))).join(',')}]`;
+  // One JSON.stringify of the whole array: no per-event string to join and collect.
+  const jsonArray = (pick: (e: FuelEvent) => unknown) => JSON.stringify(events.map(({ event }) => pick(event)));
   const inserted = await db<{ id: string }[]>`
     INSERT INTO events (id, type, "timestamp", device_id, workspace_id, session_id, data, blob_refs)
     SELECT r.id, r.type, r.ts::timestamptz, r.device_id, r.workspace_id, r.session_id, d.data, b.blob_refs
