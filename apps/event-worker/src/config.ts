@@ -109,7 +109,7 @@ export function parseWorkerConfig(flags: WorkerFlags, env: Env, pid: number = pr
     maxAttempts: integer(pick(['--max-attempts', flags.maxAttempts], undefined), d.maxAttempts, 1, 1000),
     statsIntervalMs: integer(pick(['--stats-interval-ms', flags.statsIntervalMs], undefined), d.statsIntervalMs, 100, 86_400_000),
     stopTimeoutMs: d.stopTimeoutMs,
-    slowBatchWarnMs: d.slowBatchWarnMs,
+    stuckBatchMs: d.stuckBatchMs,
   });
   return Object.freeze({
     redisUrl: url(pick(undefined, ['REDIS_URL', env['REDIS_URL']]), 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),

@@ -16,8 +16,12 @@ export interface ConsumerConfig {
   statsIntervalMs: number;
   /** stop() gives the batch in hand this long before it returns anyway. */
   stopTimeoutMs: number;
-  /** A batch still in hand after this long is logged as an error, once: a long outage or a hang. */
-  slowBatchWarnMs: number;
+  /**
+   * A batch still in hand after this long is logged as an error, once (a long outage or a
+   * hang), and its entries are no longer kept fresh: after claimIdleMs more, another consumer
+   * may take them over. If this one finishes after all, its copies are duplicates.
+   */
+  stuckBatchMs: number;
 }
 
 export const DEFAULT_CONSUMER_CONFIG = {
@@ -36,5 +40,5 @@ export const DEFAULT_CONSUMER_CONFIG = {
   maxAttempts: 3,
   statsIntervalMs: 60_000,
   stopTimeoutMs: 8000,
-  slowBatchWarnMs: 60_000,
+  stuckBatchMs: 60_000,
 } as const satisfies Omit<ConsumerConfig, 'consumerName'>;

@@ -58,7 +58,7 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   const counters = createCounters();
   // Named after the consumer so an operator (or a test) can find it in CLIENT LIST.
   const reader = new BlockingReader(redis, log, `fc-read:${config.consumerName.replace(/[^\w:.-]/g, '_')}`);
-  /** Ids of the batches in hand: their idle time is reset regularly, so no live work is reclaimed. */
+  /** Ids of the batches in hand: their idle time is reset regularly (until stuckBatchMs), so no live work is reclaimed. */
   const inHand = new Map<readonly string[], { since: number; warned: boolean }>();
   const heldIds = () => [...inHand.keys()].flat();
   const inFlight = new InFlight(config.inFlightBatches);
@@ -184,7 +184,9 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     try {
       while (!signal.stopped) {
         if (retryDueAt !== undefined && Date.now() >= retryDueAt) await drainOwnPending();
-        if (Date.now() >= nextReclaimAt) await reclaimIdle();
+        // A consumer with a stuck batch takes no one else's work, nor (XAUTOCLAIM does not
+        // tell) its own stuck entries back, which would keep them from the others again.
+        if (Date.now() >= nextReclaimAt && !hasStuckBatch(Date.now())) await reclaimIdle();
         await inFlight.waitForSlot();
         // Read the next batch while the last one is still in Postgres (up to inFlightBatches).
         const batch = await readNew();
@@ -198,18 +200,30 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     }
   }
 
+  /** Whether a batch has been in hand for stuckBatchMs: its entries are left to go idle. */
+  const isStuck = (held: { since: number }, now: number) => now - held.since >= config.stuckBatchMs;
+  const hasStuckBatch = (now: number) => [...inHand.values()].some((held) => isStuck(held, now));
+
   /**
-   * Entries in hand are kept fresh, so nobody else takes them over: a batch that never
-   * finishes would hold them (and stall this consumer's own-pending pass) silently. Say so.
+   * Entries in hand are kept fresh so nobody else takes them over, but not forever: a batch
+   * that never finishes (a connection silently gone, where TCP gives up only after many
+   * minutes) would hold them hostage. Past stuckBatchMs they may go idle and be reclaimed;
+   * event ids make a late finish here a duplicate.
    */
-  function warnSlowBatches(): void {
-    const now = Date.now();
+  function freshIds(now: number): string[] {
+    const ids: string[] = [];
+    for (const [batch, held] of inHand) if (!isStuck(held, now)) ids.push(...batch);
+    return ids;
+  }
+
+  function warnStuckBatches(now: number): void {
     for (const [ids, held] of inHand) {
-      if (held.warned || now - held.since < config.slowBatchWarnMs) continue;
+      if (held.warned || !isStuck(held, now)) continue;
       held.warned = true;
       log.error(
         { count: ids.length, inHandMs: now - held.since },
-        `A batch of ${ids.length} entries has been in hand for ${Math.round((now - held.since) / 1000)} s: a dependency is down that long, or it is stuck`,
+        `A batch of ${ids.length} entries has been in hand for ${Math.round((now - held.since) / 1000)} s: a dependency is down that long, or it is stuck; ` +
+          'its entries are no longer kept fresh, so another consumer can take them over',
       );
     }
   }
@@ -222,9 +236,10 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   statsTimer.unref();
 
   const heartbeat = setInterval(() => {
-    const held = heldIds();
-    if (held.length > 0) touchPending(redis, ref, held).catch(() => undefined);
-    warnSlowBatches();
+    const now = Date.now();
+    const fresh = freshIds(now);
+    if (fresh.length > 0) touchPending(redis, ref, fresh).catch(() => undefined);
+    warnStuckBatches(now);
   }, Math.max(50, Math.floor(config.claimIdleMs / 3)));
   heartbeat.unref();
 

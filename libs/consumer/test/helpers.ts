@@ -56,7 +56,7 @@ export function runConsumer(
       maxAttempts: 3,
       statsIntervalMs: 60_000,
       stopTimeoutMs: 8000,
-      slowBatchWarnMs: 60_000,
+      stuckBatchMs: 60_000,
       ...config,
     },
   });
@@ -112,9 +112,11 @@ export function field(record: DeadLetterRecord | undefined, name: string): strin
   return record?.fields.get(name)?.toString();
 }
 
+type StartOverrides = Parameters<typeof runConsumer>[2] & { sql?: Sql };
+
 export interface ConsumerTestEnv extends StreamTestEnv {
-  /** Start a consumer on this test's keys; it is stopped after the test. */
-  start(overrides?: Parameters<typeof runConsumer>[2]): RunningConsumer;
+  /** Start a consumer on this test's keys (on the test database, or `sql`); it is stopped after the test. */
+  start(overrides?: StartOverrides): RunningConsumer;
 }
 
 /** The lifecycle every consumer test file shares: one database, fresh keys per test, cleanup. */
@@ -125,8 +127,8 @@ export function useConsumerTestEnv(label: string): ConsumerTestEnv {
     { databaseLabel: label, cleanUp: () => Promise.all(started.splice(0).map((c) => c.stop())) },
   );
   return Object.assign(env, {
-    start(overrides?: Parameters<typeof runConsumer>[2]) {
-      const consumer = runConsumer(env.db.sql, env.keys, overrides);
+    start({ sql, ...overrides }: StartOverrides = {}) {
+      const consumer = runConsumer(sql ?? env.db.sql, env.keys, overrides);
       started.push(consumer);
       return consumer;
     },

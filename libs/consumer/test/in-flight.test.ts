@@ -1,4 +1,5 @@
-import { makeEvent, waitFor } from '@fuel-code/testing';
+import postgres from 'postgres';
+import { makeEvent, startTcpProxy, waitFor, withHostPort } from '@fuel-code/testing';
 import { createHandlerRegistry } from '@fuel-code/core';
 import { countEvents, groupPending, publishAll, useConsumerTestEnv } from './helpers';
 
@@ -42,12 +43,12 @@ test('two batches are in Postgres at once, and stop() finishes and acknowledges 
   expect(consumer.handle.counters().processed).toBe(20);
 });
 
-test('a batch in hand longer than slowBatchWarnMs is logged as an error once, and its end is logged', async () => {
+test('a batch in hand longer than stuckBatchMs is logged as an error once, and its end is logged', async () => {
   const gated = gatedRegistry();
   const events = [makeEvent('git.push', { workspace_id: `github.com/in-flight/slow-${Date.now()}` })];
   await publishAll(env.redis, env.keys.stream, events);
   // The heartbeat (every claimIdleMs / 3) is what looks at the batches in hand.
-  const consumer = env.start({ registry: gated.registry, claimIdleMs: 300, slowBatchWarnMs: 200 });
+  const consumer = env.start({ registry: gated.registry, claimIdleMs: 300, stuckBatchMs: 200 });
   await waitFor(() => gated.waiting() >= 1, 10_000);
   const slow = await consumer.logs.waitForLine(/has been in hand for/, 10_000);
   expect(slow).toMatchObject({ level: 50, count: 1 });
@@ -56,4 +57,38 @@ test('a batch in hand longer than slowBatchWarnMs is logged as an error once, an
   await consumer.logs.waitForLine(/The slow batch of 1 finished/, 10_000);
   expect(consumer.logs.find(/has been in hand for/)).toHaveLength(1);
   expect(await countEvents(env.db.sql, events.map((e) => e.id))).toBe(1);
+});
+
+test('a batch stuck on a silent connection is let go after stuckBatchMs: another consumer takes it over, the late finish is a duplicate', async () => {
+  const target = new URL(env.db.url);
+  const proxy = await startTcpProxy({ targetHost: target.hostname, targetPort: Number(target.port || 5432) });
+  const silent = postgres(withHostPort(env.db.url, proxy.host, proxy.port), { max: 1, onnotice: () => undefined });
+  try {
+    // The batch's connection is open before the silence: its queries go out and never come back,
+    // and nothing errors (TCP would only give up after many minutes).
+    await silent`SELECT 1`;
+    await proxy.blackhole();
+    const events = [makeEvent('git.push', { workspace_id: `github.com/in-flight/silent-${Date.now()}` })];
+    const ids = events.map((e) => e.id);
+    await publishAll(env.redis, env.keys.stream, events);
+    const stuck = env.start({ sql: silent, claimIdleMs: 300, stuckBatchMs: 200 });
+    const line = await stuck.logs.waitForLine(/has been in hand for/, 10_000);
+    expect(line.msg).toMatch(/no longer kept fresh/);
+
+    // Only now a second consumer: the entry is the stuck one's, and no one keeps it fresh.
+    const rescuer = env.start({ claimIdleMs: 300 });
+    await waitFor(async () => (await countEvents(env.db.sql, ids)) === 1, 15_000, { description: 'the rescuer to store the event' });
+    expect(rescuer.handle.counters().processed).toBe(1);
+    expect(stuck.handle.counters()).toMatchObject({ processed: 0, duplicates: 0 });
+
+    // The silence ends: the stuck batch runs after all, finds the event stored, and acks it.
+    await proxy.restore();
+    await waitFor(() => stuck.handle.counters().duplicates === 1, 15_000, { description: 'the late finish to be a duplicate' });
+    await waitFor(async () => (await groupPending(env.redis, env.keys)) === 0, 10_000);
+    expect(await countEvents(env.db.sql, ids)).toBe(1);
+  } finally {
+    await proxy.restore();
+    await silent.end({ timeout: 1 });
+    await proxy.close();
+  }
 });

@@ -60,7 +60,7 @@ test('the observer hears every outcome by type, dead letters by reason and batch
       maxAttempts: 2,
       statsIntervalMs: 60_000,
       stopTimeoutMs: 5000,
-      slowBatchWarnMs: 60_000,
+      stuckBatchMs: 60_000,
     },
   });
   try {

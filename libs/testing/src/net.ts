@@ -37,7 +37,13 @@ export interface TcpProxy {
    * are accepted then reset at once, until restore(). The port stays bound meanwhile.
    */
   cut(): Promise<void>;
-  /** Pass traffic again, on the same port. */
+  /**
+   * Simulate a silent partition: every connection stays open, but no byte passes either way
+   * (what was sent waits in the proxy), and new connections are accepted but not forwarded,
+   * until restore(). Nothing errors: a client waits for a reply that does not come.
+   */
+  blackhole(): Promise<void>;
+  /** Pass traffic again, on the same port; after a blackhole, what waited is delivered. */
   restore(): Promise<void>;
   /** Stop listening and reset every connection. Idempotent. */
   close(): Promise<void>;
@@ -68,7 +74,10 @@ function reset(socket: Socket): void {
 export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
   const host = '127.0.0.1';
   const pairs = new Set<[Socket, Socket]>();
+  /** Clients accepted during a blackhole: connected upstream on restore(). */
+  const held = new Set<Socket>();
   let isCut = false;
+  let isBlackholed = false;
   let refused = 0;
   let closing: Promise<void> | undefined;
 
@@ -79,6 +88,23 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       reset(client);
       return;
     }
+    if (isBlackholed) {
+      held.add(client);
+      client.once('close', () => held.delete(client));
+      return;
+    }
+    forward(client);
+  });
+
+  /** Pipe both ways, unless a blackhole began meanwhile (restore() pipes it then). */
+  const flow = ([client, upstream]: [Socket, Socket]): void => {
+    if (isBlackholed || upstream.connecting || upstream.destroyed) return;
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.resume();
+  };
+
+  function forward(client: Socket): void {
     const upstream = connect({ host: options.targetHost, port: options.targetPort });
     upstream.on('error', () => undefined);
     const pair: [Socket, Socket] = [client, upstream];
@@ -92,12 +118,8 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     };
     client.once('close', onClose(upstream));
     upstream.once('close', onClose(client));
-    upstream.once('connect', () => {
-      client.pipe(upstream);
-      upstream.pipe(client);
-      client.resume();
-    });
-  });
+    upstream.once('connect', () => flow(pair));
+  }
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -114,6 +136,10 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       pairs.delete(pair);
       for (const socket of pair) reset(socket);
     }
+    for (const client of [...held]) {
+      held.delete(client);
+      reset(client);
+    }
   };
 
   return {
@@ -123,8 +149,24 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       isCut = true;
       dropAll();
     },
+    async blackhole() {
+      isBlackholed = true;
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
     async restore() {
       isCut = false;
+      if (!isBlackholed) return;
+      isBlackholed = false;
+      for (const pair of pairs) flow(pair);
+      for (const client of [...held]) {
+        held.delete(client);
+        forward(client);
+      }
     },
     close() {
       closing ??= new Promise<void>((resolve) => {

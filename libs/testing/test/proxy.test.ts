@@ -112,3 +112,24 @@ test('close is idempotent and frees the port', async () => {
   expect(again.port).toBe(proxy.port);
   await again.close();
 });
+
+test('blackhole holds every byte without an error, and restore delivers what waited', async () => {
+  const { proxy, url } = await startPgProxy();
+  const sql = client(url);
+  await sql`SELECT 1`;
+  await proxy.blackhole();
+  const settled = new Set<string>();
+  const onOld = sql`SELECT 7 AS seven`;
+  const onNew = client(url)`SELECT 8 AS eight`;
+  void onOld.finally(() => settled.add('old')).catch(() => undefined);
+  void onNew.finally(() => settled.add('new')).catch(() => undefined);
+  // Unproxied, each would answer in about a millisecond: 300 ms of silence is the blackhole.
+  await client(testDatabaseUrl())`SELECT pg_sleep(0.3)`;
+  expect([...settled]).toEqual([]);
+  expect(proxy.connectionCount()).toBe(1);
+
+  await proxy.restore();
+  expect(await onOld).toEqual([{ seven: 7 }]);
+  expect(await onNew).toEqual([{ eight: 8 }]);
+  expect(proxy.connectionCount()).toBe(2);
+});
