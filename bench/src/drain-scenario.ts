@@ -2,10 +2,10 @@ import { performance } from 'node:perf_hooks';
 import type { Sql } from 'postgres';
 import type { Child } from './children';
 import { createScenario, groupState, publishBacklog, sleep, startReference, startWorker, type Shared } from './infra';
-import { assertAlive, START_TIMEOUT_MS, stopAll, storeChecks, waitStarted, type ProcessReport, type StoreChecks } from './scenario-common';
+import { assertAlive, START_TIMEOUT_MS, stopAll, storeChecks, waitStarted, type ScenarioOutcome } from './scenario-common';
 import { busyWhileIdle, startCpuAccount, type CpuReport } from './stats';
 
-export interface DrainResult {
+export interface DrainResult extends ScenarioOutcome {
   label: string;
   kind: 'reference' | 'worker';
   events: number;
@@ -15,16 +15,6 @@ export interface DrainResult {
   eventsPerSecond: number;
   /** Between the first and the last process logging `Event consumer started`. */
   startSpreadMs: number;
-  /** The largest VmHWM among the processes. */
-  peakRssMb: number | null;
-  processReports: ProcessReport[];
-  checks: StoreChecks;
-  /** CPU busy % of the machine just before the workers start, the bench idle: other work skews the figures. */
-  busyBeforePct: number | null;
-  /** CPU % the rest of the machine used while the clock ran (see startCpuAccount). */
-  othersDuringPct: number | null;
-  /** Where the CPU went while the clock ran. */
-  cpu: CpuReport | null;
 }
 
 const POLL_MS = 20;

@@ -1,12 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import type { Child } from './children';
 import { createScenario, openRedis, openSql, sleep, startReference, startWorker, type Shared } from './infra';
-import { assertAlive, START_TIMEOUT_MS, stopAll, storeChecks, waitStarted, type ProcessReport, type StoreChecks } from './scenario-common';
-import { busyWhileIdle, percentile, startCpuAccount, type CpuReport } from './stats';
+import { assertAlive, START_TIMEOUT_MS, stopAll, storeChecks, waitStarted, type ScenarioOutcome } from './scenario-common';
+import { busyWhileIdle, percentile, startCpuAccount } from './stats';
 import { WorkloadGenerator } from './workload';
 import { installCommitNotify, listenForCommits } from './commit-feed';
 
-export interface LatencyResult {
+export interface LatencyResult extends ScenarioOutcome {
   label: string;
   kind: 'worker' | 'reference';
   /** Rows stored per second from the first publish to the last row seen: below the rate when the consumer falls behind. */
@@ -28,13 +28,6 @@ export interface LatencyResult {
   pickupMs: { p50: number; p95: number; p99: number };
   /** Publisher ticks that ran later than 2 intervals after their due time (bench-side jitter). */
   lateTicks: number;
-  peakRssMb: number | null;
-  processReports: ProcessReport[];
-  checks: StoreChecks;
-  busyBeforePct: number | null;
-  othersDuringPct: number | null;
-  /** Where the CPU went while the clock ran. */
-  cpu: CpuReport | null;
   note: string;
 }
 

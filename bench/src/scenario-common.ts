@@ -1,5 +1,6 @@
 import { describeExit, type Child } from './children';
 import type { ScenarioResources, Shared } from './infra';
+import type { CpuReport } from './stats';
 
 /* What the drain and latency scenarios share: process start/stop and the store checks. */
 
@@ -12,6 +13,20 @@ export interface ProcessReport {
   warnings: number;
   warningSamples: string[];
   stderr: string;
+}
+
+/** What every scenario reports besides its own figures: the processes, the store, the machine. */
+export interface ScenarioOutcome {
+  /** The largest VmHWM among the processes. */
+  peakRssMb: number | null;
+  processReports: ProcessReport[];
+  checks: StoreChecks;
+  /** CPU busy % of the machine just before the consumers start, the bench idle: other work skews the figures. */
+  busyBeforePct: number | null;
+  /** CPU % the rest of the machine used while the clock ran (see startCpuAccount). */
+  othersDuringPct: number | null;
+  /** Where the CPU went while the clock ran. */
+  cpu: CpuReport | null;
 }
 
 export interface StoreChecks {
