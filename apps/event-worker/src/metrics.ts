@@ -50,9 +50,9 @@ export function createWorkerMetrics(o: MetricsOptions): WorkerMetrics {
     registers,
   });
   const duration = new Histogram({
-    name: 'fuel_code_event_processing_duration_seconds',
-    help: 'Time of one processing attempt in PostgreSQL (outage waits excluded), by event type and outcome',
-    labelNames: ['type', 'outcome'],
+    name: 'fuel_code_processing_attempt_duration_seconds',
+    help: 'Time of one processing attempt (a batch, or one event after a split) in PostgreSQL, outage waits excluded, by outcome (ok|failed)',
+    labelNames: ['outcome'],
     buckets: DURATION_BUCKETS,
     registers,
   });
@@ -105,10 +105,13 @@ export function createWorkerMetrics(o: MetricsOptions): WorkerMetrics {
   }
 
   const observer: ConsumerObserver = {
-    onEvent(type, outcome, durationMs) {
+    onEvents(type, outcome, count) {
       lastActivityAt = Date.now();
-      (outcome === 'processed' ? processed : outcome === 'duplicate' ? duplicates : failed).inc({ type });
-      duration.observe({ type, outcome }, durationMs / 1000);
+      (outcome === 'processed' ? processed : outcome === 'duplicate' ? duplicates : failed).inc({ type }, count);
+    },
+    onAttempt(_size, outcome, durationMs) {
+      lastActivityAt = Date.now();
+      duration.observe({ outcome }, durationMs / 1000);
     },
     onDeadLetter(reason, type) {
       lastActivityAt = Date.now();

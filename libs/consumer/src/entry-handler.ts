@@ -15,7 +15,7 @@ import {
 } from '@fuel-code/core';
 import { deadLetterAndAck, eventField, type DeadLetter, type StreamEntry } from '@fuel-code/stream';
 import type { ConsumerConfig } from './config';
-import { notify, type ConsumerObserver } from './observer';
+import { notify, type ConsumerObserver, type EventOutcome } from './observer';
 import { redisCall, retryTransient, type RetryDeps } from './retry';
 import type { ConsumerCounters } from './stats';
 import { StoppedError } from './stop-signal';
@@ -87,12 +87,26 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
     notify(deps.observer, 'onDeadLetter', log, d.reason, type);
   }
 
-  /** `durationMs`: this event's share of the time its (batch) transaction took. */
-  function count(result: ProcessResult, type: string, durationMs: number): void {
-    if (result.status === 'duplicate') counters.duplicates++;
-    else counters.processed++;
-    notify(deps.observer, 'onEvent', log, type, result.status, durationMs);
-    counters.handlerFailures += result.handlerResults.filter((r) => r.status === 'failed').length;
+  /** Count what one attempt came to, and tell the observer once per type and outcome. */
+  function countResults(results: readonly ProcessResult[], types: readonly string[], durationMs: number): void {
+    const tally = new Map<string, { type: string; outcome: EventOutcome; count: number }>();
+    results.forEach((result, i) => {
+      if (result.status === 'duplicate') counters.duplicates++;
+      else counters.processed++;
+      for (const handled of result.handlerResults) if (handled.status === 'failed') counters.handlerFailures++;
+      const type = types[i] ?? 'unknown';
+      const key = `${type}\u0000${result.status}`;
+      const group = tally.get(key);
+      if (group) group.count++;
+      else tally.set(key, { type, outcome: result.status, count: 1 });
+    });
+    for (const { type, outcome, count } of tally.values()) notify(deps.observer, 'onEvents', log, type, outcome, count);
+    notify(deps.observer, 'onAttempt', log, results.length, 'ok', durationMs);
+  }
+
+  function countFailedEvent(type: string, durationMs: number): void {
+    notify(deps.observer, 'onEvents', log, type, 'failed', 1);
+    notify(deps.observer, 'onAttempt', log, 1, 'failed', durationMs);
   }
 
   async function processOne({ entry, event, delivery }: ValidDelivery): Promise<EntryOutcome> {
@@ -107,7 +121,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
         },
         deps.retry,
       );
-      count(result, event.type, Date.now() - started);
+      countResults([result], [event.type], Date.now() - started);
       attempts.delete(entry.id);
       return 'ack';
     } catch (thrown) {
@@ -115,7 +129,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
       const err = toError(thrown);
       const attempt = Math.max(delivery, (attempts.get(entry.id) ?? 0) + 1);
       counters.errors++;
-      notify(deps.observer, 'onEvent', log, event.type, 'failed', Date.now() - started);
+      countFailedEvent(event.type, Date.now() - started);
       if (attempt < config.maxAttempts) {
         attempts.set(entry.id, attempt);
         eventLog.warn({ err, attempt, maxAttempts: config.maxAttempts }, `Event ${event.id} failed (attempt ${attempt} of ${config.maxAttempts}): ${err.message}`);
@@ -139,9 +153,10 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
       outcomes.set(valid[0].entry.id, await processOne(valid[0]));
       return;
     }
+    const events = valid.map((v) => v.event);
+    const types = events.map((e) => e.type);
+    let started = Date.now();
     try {
-      const events = valid.map((v) => v.event);
-      let started = Date.now();
       const results = await retryTransient(
         `processing a batch of ${events.length}`,
         () => {
@@ -150,14 +165,15 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
         },
         deps.retry,
       );
-      const share = (Date.now() - started) / events.length;
-      results.forEach((result, i) => count(result, events[i]?.type ?? 'unknown', share));
+      countResults(results, types, Date.now() - started);
       for (const v of valid) {
         attempts.delete(v.entry.id);
         outcomes.set(v.entry.id, 'ack');
       }
     } catch (thrown) {
       if (thrown instanceof StoppedError) throw thrown;
+      // Not counted as failed events: the split below gives each its own outcome.
+      notify(deps.observer, 'onAttempt', log, valid.length, 'failed', Date.now() - started);
       log.warn({ err: toError(thrown), count: valid.length }, `Batch of ${valid.length} refused; splitting it to isolate the cause`);
       const half = Math.ceil(valid.length / 2);
       await processValid(valid.slice(0, half), outcomes);

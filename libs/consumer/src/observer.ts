@@ -5,20 +5,29 @@ import type { Logger } from 'pino';
 /** What one processing attempt of a valid event came to. */
 export type EventOutcome = 'processed' | 'duplicate' | 'failed';
 
+/** Whether a processing attempt (a batch, or one event after a split) committed. */
+export type AttemptOutcome = 'ok' | 'failed';
+
 /** Where a batch came from: a new read, a re-read of the consumer's own pending entries, or a claim. */
 export type BatchOrigin = 'new' | 'own-pending' | 'claimed';
 
 /**
  * Optional hooks for metrics. Every method is optional; a throw from one is logged and
- * ignored, so an observer can never break the consume loop.
+ * ignored, so an observer can never break the consume loop. Hooks are called per batch,
+ * never per event: at tens of thousands of events a second, a call per event (and the label
+ * hashing behind it) cost about 4% of the throughput.
  */
 export interface ConsumerObserver {
   /**
-   * One processing attempt of a valid event finished: `durationMs` is that attempt's time in
-   * processEvent (not time spent waiting out an outage). `failed` is an attempt that will be
-   * retried or, at the last attempt, dead-lettered.
+   * `count` valid events of one type came to one outcome in one processing attempt.
+   * `failed` is an attempt that will be retried or, at the last attempt, dead-lettered.
    */
-  onEvent?(type: string, outcome: EventOutcome, durationMs: number): void;
+  onEvents?(type: string, outcome: EventOutcome, count: number): void;
+  /**
+   * One processing attempt of `size` valid events finished: `durationMs` is its time in
+   * PostgreSQL (not time spent waiting out an outage).
+   */
+  onAttempt?(size: number, outcome: AttemptOutcome, durationMs: number): void;
   /** An entry was written to the dead-letter stream; `type` when the entry parsed that far. */
   onDeadLetter?(reason: DeadLetterReason, type: string | undefined): void;
   /** A non-empty batch is about to be handled. */

@@ -26,10 +26,13 @@ test('the observer hears every outcome by type, dead letters by reason and batch
   const redis = createTestRedis();
   const calls: string[] = [];
   const observer: ConsumerObserver = {
-    onEvent(type, outcome, durationMs) {
-      calls.push(`event ${type} ${outcome}`);
-      if (!(durationMs >= 0)) calls.push(`bad duration ${durationMs}`);
+    onEvents(type, outcome, count) {
+      for (let i = 0; i < count; i++) calls.push(`event ${type} ${outcome}`);
       throw new Error('observer bug'); // must not reach the loop
+    },
+    onAttempt(size, outcome, durationMs) {
+      calls.push(`attempt ${outcome} ${size}`);
+      if (!(durationMs >= 0)) calls.push(`bad duration ${durationMs}`);
     },
     onDeadLetter(reason) {
       calls.push(`dead-letter ${reason}`);
@@ -81,6 +84,9 @@ test('the observer hears every outcome by type, dead letters by reason and batch
       'event git.push failed',
     ]);
     expect(calls.filter((c) => c.startsWith('dead-letter ')).sort()).toEqual(['dead-letter failed', 'dead-letter invalid']);
+    // However the entries fell into batches, the poison event ends alone and fails twice.
+    expect(calls.filter((c) => c === 'attempt failed 1')).toHaveLength(2);
+    expect(calls.some((c) => /^attempt ok \d+$/.test(c))).toBe(true);
     const batched = calls.filter((c) => c.startsWith('batch ')).map((c) => Number(c.split(' ')[2]));
     expect(batched.every((n) => n > 0)).toBe(true);
     expect(calls.some((c) => c.startsWith('batch new '))).toBe(true);
