@@ -13,9 +13,9 @@ export type BatchOrigin = 'new' | 'own-pending' | 'claimed';
 
 /**
  * Optional hooks for metrics. Every method is optional; a throw from one is logged and
- * ignored, so an observer can never break the consume loop. Hooks are called per batch,
- * never per event: at tens of thousands of events a second, a call per event (and the label
- * hashing behind it) cost about 4% of the throughput.
+ * ignored, so an observer can never break the consume loop. Outcomes come per attempt and
+ * type, never a call per event: at tens of thousands of events a second, a call per event
+ * (and prom-client's label hashing behind it) cost about 4% of the throughput.
  */
 export interface ConsumerObserver {
   /**
