@@ -4,7 +4,6 @@ import type { RunResults, RunSummary } from './summary';
 
 /* The run's output: the plain-text table for stdout and the BENCH_JSON object. */
 
-
 function drainRow(r: DrainResult, reference: DrainResult | undefined): string[] {
   return [
     r.label,
