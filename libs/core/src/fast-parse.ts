@@ -1,35 +1,34 @@
 import { z } from 'zod/v4';
 import {
-  EVENT_TYPES,
-  PAYLOAD_SCHEMAS,
+  canonicalWorkspaceId,
+  EVENT_TYPE_PATTERN,
+  isKnownType,
+  MAX_ID_LENGTH,
+  saneTimestampMs,
   ULID_PATTERN,
-  UNASSOCIATED_WORKSPACE,
   type BlobRef,
   type EventType,
   type FuelEvent,
-  type SessionEndData,
-  type SessionStartData,
+  type JsonObject,
+  type KnownEvent,
 } from './envelope';
+import { storabilityIssue } from './storable';
 
 /*
- * Hand-written checks that accept the common, valid event without zod. On the worker's hot
- * path zod cost about 2 µs per event plus the copies it makes for the garbage collector;
- * without it a 60k backlog drained about 12% faster (README, Performance).
+ * Hand-written checks that accept the common, valid event without zod: on the worker's hot
+ * path zod costs a few microseconds per event plus the copies it makes for the garbage
+ * collector.
  *
- * Each check accepts only what the zod schema in envelope.ts accepts, and returns the value
- * zod would return. Anything it does not accept goes to zod, which then gives the same value
- * or the error naming every field: so a check may be stricter than zod, never looser.
- * test/fast-parse.test.ts holds both to that over valid events and hundreds of broken ones.
+ * Each check accepts only what the zod schemas in envelope.ts and payloads.ts accept, and
+ * returns the value zod would return. Anything it does not accept goes to zod, which then
+ * gives the same value or the error naming every field: so a check may be stricter than zod,
+ * never looser. test/fast-parse.test.ts holds both to that over valid events and hundreds of
+ * broken ones.
  */
 
-const TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
 /** The regex z.iso.datetime({ offset: true }) compiles: built by the same zod function. */
 const ISO_DATETIME = z.core.regexes.datetime({ offset: true });
-const START_SOURCES: ReadonlySet<string> = new Set(['startup', 'resume', 'clear', 'compact']);
-const END_REASONS: ReadonlySet<string> = new Set(['exit', 'clear', 'logout', 'crash']);
 const MAX_INT4 = 2_147_483_647;
-
-type JsonObject = Record<string, unknown>;
 
 /**
  * A plain object as JSON.parse makes them (from any realm: its prototype is an
@@ -41,10 +40,81 @@ function isPlainObject(value: unknown): value is JsonObject {
   return (proto === null || Object.getPrototypeOf(proto) === null) && !Object.prototype.hasOwnProperty.call(value, '__proto__');
 }
 
-const isString = (v: unknown): v is string => typeof v === 'string';
+type Check = (v: unknown) => boolean;
+const isString: Check = (v) => typeof v === 'string';
 const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 const isNullableString = (v: unknown): v is string | null => v === null || typeof v === 'string';
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isInt4: Check = (v) => isCount(v) && v <= MAX_INT4;
+const isId: Check = (v) => isNonEmptyString(v) && v.length <= MAX_ID_LENGTH;
+const isName: Check = (v) => typeof v === 'string' && v.length <= MAX_ID_LENGTH;
+const isBool: Check = (v) => typeof v === 'boolean';
+const oneOf = (...values: string[]): Check => {
+  const set: ReadonlySet<unknown> = new Set(values);
+  return (v) => set.has(v);
+};
+const isFileList: Check = (v) =>
+  Array.isArray(v) && v.every((f) => isPlainObject(f) && isString(f['path']) && isString(f['status']));
+const isStringArray: Check = (v) => Array.isArray(v) && v.every(isString);
+
+/** A payload field: its check, and whether it may be absent. */
+type Spec = Record<string, readonly [Check, 'required' | 'optional']>;
+const R = (c: Check) => [c, 'required'] as const;
+const O = (c: Check) => [c, 'optional'] as const;
+
+/** The payload schemas of payloads.ts, field by field; null: any JSON object. */
+const SPECS: Record<EventType, Spec | null> = {
+  'session.start': {
+    cc_session_id: R(isId), cwd: R(isNonEmptyString), git_branch: R(isNullableString), git_remote: R(isNullableString),
+    cc_version: R(isNullableString), model: R(isNullableString),
+    source: R(oneOf('startup', 'resume', 'clear', 'compact', 'backfill')), transcript_path: R(isString),
+  },
+  'session.end': {
+    cc_session_id: R(isId), duration_ms: R(isInt4), end_reason: R(oneOf('exit', 'clear', 'logout', 'crash')),
+    transcript_path: R(isString), cwd: O(isNullableString), git_branch: O(isNullableString),
+    git_remote: O(isNullableString), model: O(isNullableString), cc_version: O(isNullableString),
+  },
+  'session.compact': { cc_session_id: R(isId), compact_sequence: R(isInt4), transcript_path: R(isString) },
+  'git.commit': {
+    hash: R(isString), message: R(isString), author_name: R(isString), author_email: O(isString), branch: R(isString),
+    files_changed: R(isInt4), insertions: R(isInt4), deletions: R(isInt4), file_list: O(isFileList),
+  },
+  'git.push': { branch: R(isString), remote: R(isString), commit_count: R(isInt4), commits: O(isStringArray) },
+  'git.checkout': { from_ref: R(isString), to_ref: R(isString), from_branch: R(isNullableString), to_branch: R(isNullableString) },
+  'git.merge': {
+    merge_commit: R(isString), message: R(isString), merged_branch: R(isString), into_branch: R(isString),
+    files_changed: R(isInt4), had_conflicts: R(isBool),
+  },
+  'remote.provision.start': null,
+  'remote.provision.ready': null,
+  'remote.provision.error': null,
+  'remote.terminate': null,
+  'system.device.register': null,
+  'system.hooks.installed': null,
+  'system.heartbeat': null,
+  'subagent.start': {
+    session_id: R(isId), agent_id: R(isId), agent_type: R(isString), agent_name: O(isString), model: O(isString),
+    team_name: O(isString), isolation: O(isString), run_in_background: O(isBool),
+  },
+  'subagent.stop': { session_id: R(isId), agent_id: R(isId), agent_type: R(isString), agent_transcript_path: O(isString) },
+  'team.create': { session_id: R(isId), team_name: R(isId), description: O(isString) },
+  'team.message': { session_id: R(isId), team_name: R(isId), message_type: R(isString), from: O(isString), to: O(isString) },
+  'skill.invoke': { session_id: R(isId), skill_name: R(isString), args: O(isString), invoked_by: O(isString) },
+  'worktree.create': { session_id: R(isId), worktree_name: O(isName), branch: O(isString) },
+  'worktree.remove': { session_id: R(isId), worktree_name: O(isName), had_changes: O(isBool) },
+};
+
+/** Whether `data` passes the payload schema of `type` (which keeps extra keys as they are). */
+export function fastPayloadCheck(type: EventType, data: JsonObject): boolean {
+  const spec = SPECS[type];
+  if (spec === null) return true;
+  for (const field in spec) {
+    const [check, presence] = spec[field] as Spec[string];
+    const value = data[field];
+    if (value === undefined ? presence === 'required' : !check(value)) return false;
+  }
+  return true;
+}
 
 function blobRefs(value: unknown): BlobRef[] | undefined {
   if (value === undefined) return [];
@@ -60,59 +130,42 @@ function blobRefs(value: unknown): BlobRef[] | undefined {
   return refs;
 }
 
-export function fastSessionStartData(data: JsonObject): SessionStartData | undefined {
-  const ok =
-    isNonEmptyString(data['cc_session_id']) &&
-    isNonEmptyString(data['cwd']) &&
-    isNullableString(data['git_branch']) &&
-    isNullableString(data['git_remote']) &&
-    isString(data['cc_version']) &&
-    isNullableString(data['model']) &&
-    isString(data['source']) &&
-    START_SOURCES.has(data['source']) &&
-    isString(data['transcript_path']);
-  // The checks above are the schema's fields; a loose object keeps the others as they are.
-  return ok ? (data as SessionStartData) : undefined;
-}
+const hint = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value : null);
 
-export function fastSessionEndData(data: JsonObject): SessionEndData | undefined {
-  const duration = data['duration_ms'];
-  const ok =
-    isNonEmptyString(data['cc_session_id']) &&
-    isCount(duration) &&
-    duration <= MAX_INT4 &&
-    isString(data['end_reason']) &&
-    END_REASONS.has(data['end_reason']) &&
-    isString(data['transcript_path']);
-  return ok ? (data as SessionEndData) : undefined;
-}
-
-const FAST_PAYLOAD_CHECKS: Partial<Record<EventType, (data: JsonObject) => unknown>> = {
-  'session.start': fastSessionStartData,
-  'session.end': fastSessionEndData,
-};
-
-/** The event envelopeSchema and its type's payload schema would return, or undefined: ask zod. */
+/** The event parseEventWithZod would return, or undefined: ask zod. */
 export function fastParseEvent(input: unknown): FuelEvent | undefined {
   if (!isPlainObject(input)) return undefined;
-  const { id, type, timestamp, device_id, workspace_id, session_id, data } = input;
-  if (!isString(id) || !ULID_PATTERN.test(id)) return undefined;
-  if (!isString(type) || !TYPES.has(type)) return undefined;
-  if (!isString(timestamp) || !ISO_DATETIME.test(timestamp)) return undefined;
+  const { id, type, timestamp, device_id, workspace_id, session_id, data, ingested_at } = input;
+  if (!isString(id) || !ULID_PATTERN.test(id as string)) return undefined;
+  if (!isString(type) || !EVENT_TYPE_PATTERN.test(type as string)) return undefined;
+  if (!isString(timestamp) || !ISO_DATETIME.test(timestamp as string) || saneTimestampMs(timestamp as string) === undefined) return undefined;
   if (!isNonEmptyString(device_id) || device_id.length > 200) return undefined;
-  if (!isString(workspace_id) || !isNullableString(session_id) || !isPlainObject(data)) return undefined;
-  // A type whose payload has a schema but no check here goes to zod.
-  if (PAYLOAD_SCHEMAS[type as EventType] && !FAST_PAYLOAD_CHECKS[type as EventType]?.(data)) return undefined;
+  if (!isName(workspace_id) || !isPlainObject(data)) return undefined;
+  if (!(session_id === null || (isName(session_id) && session_id !== ''))) return undefined;
+  if (!(ingested_at === undefined || isNullableString(ingested_at))) return undefined;
   const refs = blobRefs(input['blob_refs']);
   if (!refs) return undefined;
-  return {
-    id,
-    type: type as EventType,
-    timestamp,
+  const event = {
+    id: id as string,
+    timestamp: timestamp as string,
     device_id,
-    workspace_id: workspace_id === '' ? UNASSOCIATED_WORKSPACE : workspace_id,
-    session_id,
-    data,
+    workspace_id: canonicalWorkspaceId(workspace_id as string),
+    session_id: session_id as string | null,
     blob_refs: refs,
   };
+  if (storabilityIssue({ ...event, type: type as string, data }) !== undefined) return undefined;
+  let payload = data;
+  let deviceName: string | null = null;
+  let deviceType: string | null = null;
+  if ('_device_name' in data || '_device_type' in data) {
+    const { _device_name: name, _device_type: kind, ...rest } = data;
+    payload = rest;
+    deviceName = hint(name);
+    deviceType = hint(kind);
+  }
+  const base = { ...event, data: payload, device_name: deviceName, device_type: deviceType };
+  if (!isKnownType(type as string)) return { ...base, type: type as string, payload: 'unknown-type', payloadError: null };
+  // A payload its schema refuses goes to zod, which words the error.
+  if (!fastPayloadCheck(type as EventType, base.data)) return undefined;
+  return { ...base, type, payload: 'valid' } as KnownEvent;
 }

@@ -4,15 +4,16 @@ export { parseEvent, parseEventJson, type ParseResult } from './parse-event';
 export { classifyDbError, isTransientDbError } from './db-errors';
 export {
   createHandlerRegistry,
-  type BatchEventHandler,
-  type BatchHandlerContext,
   type EventHandler,
   type HandlerContext,
   type HandlerItem,
-  type HandlerRegistration,
+  type HandlerMap,
   type HandlerRegistry,
 } from './registry';
-export { createDefaultRegistry, handleSessionEnd, handleSessionEvents, handleSessionStart } from './handlers';
+export { createDefaultRegistry, handleSessionEvents } from './handlers';
 export { processBatch, processEvent, type HandlerResult, type ProcessBatchOptions, type ProcessResult } from './process-batch';
+export type { StoredItem } from './store-batch';
+export { eventSessionId } from './event-session';
+export { isStorableString, MAX_DATA_DEPTH, storabilityIssue } from './storable';
 export { WorkspaceIdCache } from './workspace-id-cache';
 export type { Db } from './sql/types';

@@ -1,7 +1,16 @@
 import type { z } from 'zod/v4';
-import { envelopeSchema, PAYLOAD_SCHEMAS, type FuelEvent } from './envelope';
+import {
+  envelopeSchema,
+  isKnownType,
+  PAYLOAD_SCHEMAS,
+  type EnvelopeFields,
+  type FuelEvent,
+  type JsonObject,
+  type KnownEvent,
+} from './envelope';
 import { InvalidEventError, type ValidationIssue } from './errors';
 import { fastParseEvent } from './fast-parse';
+import { storabilityIssue } from './storable';
 
 export type ParseResult =
   | { ok: true; event: FuelEvent }
@@ -15,11 +24,25 @@ function toIssue(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[] = []): 
   return { field, rule: issue.message };
 }
 
+/** A device hint as stored: a non-empty string, else none. */
+function hint(value: unknown): string | null {
+  return typeof value === 'string' && value.trim() !== '' ? value : null;
+}
+
+/** `data` without the device hints the client rides in it, and the hints. */
+export function takeDeviceHints(data: JsonObject): { data: JsonObject; device_name: string | null; device_type: string | null } {
+  if (!('_device_name' in data) && !('_device_type' in data)) return { data, device_name: null, device_type: null };
+  const { _device_name: name, _device_type: type, ...rest } = data;
+  return { data: rest, device_name: hint(name), device_type: hint(type) };
+}
+
 /**
- * Validate an unknown value as an event envelope, then its payload against the schema of
- * its type. Never throws: bad input comes back as an InvalidEventError naming each field
- * and the rule it broke. The common valid event is accepted by the hand-written checks of
- * fast-parse.ts, which return what zod would; everything else goes through zod.
+ * Validate an unknown value as an event envelope: a sound envelope is an event, whatever its
+ * payload. The payload is then checked against its type's schema, and the outcome is part of
+ * the event (`payload`): 'valid' (handlers run), 'invalid' (stored, recorded as a handler
+ * failure) or 'unknown-type' (stored only). Never throws: a bad envelope comes back as an
+ * InvalidEventError naming each field and the rule it broke. The common valid event is
+ * accepted by the hand-written checks of fast-parse.ts, which return what zod would.
  */
 export function parseEvent(input: unknown): ParseResult {
   const fast = fastParseEvent(input);
@@ -32,18 +55,19 @@ export function parseEventWithZod(input: unknown): ParseResult {
   if (!envelope.success) {
     return { ok: false, error: new InvalidEventError(envelope.error.issues.map((i) => toIssue(i))) };
   }
-  const payloadSchema = PAYLOAD_SCHEMAS[envelope.data.type];
-  if (payloadSchema) {
-    const payload = payloadSchema.safeParse(envelope.data.data);
-    if (!payload.success) {
-      return {
-        ok: false,
-        error: new InvalidEventError(payload.error.issues.map((i) => toIssue(i, ['data']))),
-      };
-    }
-    return { ok: true, event: { ...envelope.data, data: payload.data } };
+  const issue = storabilityIssue(envelope.data);
+  if (issue) return { ok: false, error: new InvalidEventError([issue]) };
+  const { id, type, timestamp, device_id, workspace_id, session_id, blob_refs } = envelope.data;
+  const { data, device_name, device_type } = takeDeviceHints(envelope.data.data);
+  const base: EnvelopeFields = { id, timestamp, device_id, workspace_id, session_id, blob_refs, device_name, device_type };
+  if (!isKnownType(type)) return { ok: true, event: { ...base, type, data, payload: 'unknown-type', payloadError: null } };
+  const payload = PAYLOAD_SCHEMAS[type].safeParse(data);
+  if (!payload.success) {
+    const payloadError = new InvalidEventError(payload.error.issues.map((i) => toIssue(i, ['data']))).message;
+    return { ok: true, event: { ...base, type, data, payload: 'invalid', payloadError } };
   }
-  return { ok: true, event: envelope.data };
+  // The schema of `type` accepted the data, so this is the KnownEvent of that type.
+  return { ok: true, event: { ...base, type, data: payload.data, payload: 'valid' } as KnownEvent };
 }
 
 /** parseEvent for raw stream bytes: JSON that does not parse is an invalid event too. */

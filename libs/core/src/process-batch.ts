@@ -3,8 +3,8 @@ import type { Sql, TransactionSql } from 'postgres';
 import { classifyDbError, errorCodeOf, isTransientDbError } from './db-errors';
 import type { EventType, FuelEvent } from './envelope';
 import { FuelCodeError, TransientError, toError } from './errors';
-import type { BatchEventHandler, EventHandler, HandlerItem, HandlerRegistry } from './registry';
-import { recordHandlerFailure } from './sql/events';
+import type { EventHandler, HandlerItem, HandlerRegistry } from './registry';
+import { recordHandlerFailure, recordPayloadFailures } from './sql/events';
 import { storeEvents, upsertSightings, type HandlerResult, type ProcessResult, type StoredBatch } from './store-batch';
 import type { WorkspaceIdCache } from './workspace-id-cache';
 
@@ -74,25 +74,24 @@ export async function processEvent(
   return result;
 }
 
-/** The events one batch handler call gets: of one type, or of every type sharing that handler. */
+/** The events one handler call gets: of one type, or of every type sharing that handler. */
 interface HandlerGroup {
   /** The group's first type by name: what it is logged and ordered by. */
   label: EventType;
-  batch: BatchEventHandler | undefined;
+  handler: EventHandler;
   items: HandlerItem[];
 }
 
 function groupByHandler(fresh: readonly HandlerItem[], registry: HandlerRegistry): HandlerGroup[] {
-  const groups = new Map<BatchEventHandler | EventType, HandlerGroup>();
+  const groups = new Map<EventHandler, HandlerGroup>();
   for (const item of fresh) {
     const { type } = item.event;
-    if (!registry.getHandler(type)) continue;
-    const batch = registry.getBatchHandler(type);
-    const key = batch ?? type;
-    const group = groups.get(key) ?? { label: type, batch, items: [] };
+    const handler = registry.handlerFor(type) as EventHandler | undefined;
+    if (!handler) continue;
+    const group = groups.get(handler) ?? { label: type, handler, items: [] };
     if (type < group.label) group.label = type;
     group.items.push(item);
-    groups.set(key, group);
+    groups.set(handler, group);
   }
   // One order for every batch, so batches in flight at once take their locks in one order.
   return [...groups.values()].sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
@@ -118,41 +117,32 @@ async function fastPath(tx: TransactionSql, { events, registry, logger, known }:
   const stored = await storeEvents(tx, events, known);
   const writes: Promise<unknown>[] = [];
   const ok = new Map<string, HandlerResult>();
-  for (const { batch, items } of groupByHandler(stored.fresh, registry)) {
-    writes.push(batch ? batch({ sql: tx, items, logger }) : runInOrder(tx, registry, items, logger));
+  for (const { handler, items } of groupByHandler(stored.handled, registry)) {
+    writes.push(handler({ sql: tx, items, logger }));
     for (const { event } of items) ok.set(event.id, { type: event.type, status: 'ok' });
   }
-  writes.push(...upsertSightings(tx, stored.fresh));
+  writes.push(...upsertSightings(tx, stored.fresh), recordPayloadFailures(tx, stored.unhandled));
   await Promise.all(writes);
   return markAll(stored, ok);
-}
-
-async function runInOrder(tx: TransactionSql, registry: HandlerRegistry, items: readonly HandlerItem[], logger: Logger): Promise<void> {
-  for (const item of items) {
-    const { id, type } = item.event;
-    await registry.getHandler(type)?.({ sql: tx, ...item, logger: logger.child({ eventId: id, type }) });
-  }
 }
 
 async function isolatedPath(tx: TransactionSql, { events, registry, logger, known }: Batch): Promise<StoredBatch> {
   const stored = await storeEvents(tx, events, known);
   const results = new Map<string, HandlerResult>();
-  for (const { label, batch, items } of groupByHandler(stored.fresh, registry)) {
-    if (batch && items.length > 1) {
+  for (const { label, handler, items } of groupByHandler(stored.handled, registry)) {
+    if (items.length > 1) {
       try {
-        await tx.savepoint((sp) => batch({ sql: sp, items, logger }));
+        await tx.savepoint((sp) => handler({ sql: sp, items, logger }));
         for (const { event } of items) results.set(event.id, { type: event.type, status: 'ok' });
         continue;
       } catch (thrown) {
         if (isTransientDbError(thrown)) throw thrown;
-        logger.warn({ err: toError(thrown), type: label, count: items.length }, `Batch handler for ${label} failed; running its events one by one`);
+        logger.warn({ err: toError(thrown), type: label, count: items.length }, `Handler for ${label} failed on a batch; running its events one by one`);
       }
     }
-    for (const item of items) {
-      const one = registry.getHandler(item.event.type);
-      if (one) results.set(item.event.id, await runIsolated(tx, one, item, logger));
-    }
+    for (const item of items) results.set(item.event.id, await runIsolated(tx, handler, item, logger));
   }
+  await recordPayloadFailures(tx, stored.unhandled);
   // Last, so the shared device and link rows stay locked only until the commit.
   await Promise.all(upsertSightings(tx, stored.fresh));
   return markAll(stored, results);
@@ -162,7 +152,7 @@ async function runIsolated(tx: TransactionSql, handler: EventHandler, item: Hand
   const { event } = item;
   const log = logger.child({ eventId: event.id, type: event.type });
   try {
-    await tx.savepoint((sp) => handler({ sql: sp, ...item, logger: log }));
+    await tx.savepoint((sp) => handler({ sql: sp, items: [item], logger: log }));
     return { type: event.type, status: 'ok' };
   } catch (thrown) {
     // A dead connection is not the handler's fault: fail the whole batch so it is retried.

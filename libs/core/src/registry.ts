@@ -1,55 +1,43 @@
 import type { Logger } from 'pino';
-import type { EventType, FuelEvent } from './envelope';
+import type { EventOf, EventType } from './envelope';
 import type { Db } from './sql/types';
 
 /** An event with the server-made id of the workspace it was filed under. */
-export interface HandlerItem {
-  event: FuelEvent;
+export interface HandlerItem<T extends EventType = EventType> {
+  event: EventOf<T>;
   workspaceId: string;
 }
 
-export interface HandlerContext extends HandlerItem {
-  /** A savepoint inside the batch's transaction: a throw rolls back only this handler's writes. */
-  sql: Db;
-  logger: Logger;
-}
-
-export interface BatchHandlerContext {
-  /** A savepoint: if the batch handler throws, each event's handler runs alone instead. */
-  sql: Db;
-  /** New (not duplicate) events of the types this handler is registered for, in stream order. */
-  items: readonly HandlerItem[];
-  logger: Logger;
-}
-
-export type EventHandler = (ctx: HandlerContext) => Promise<void>;
-export type BatchEventHandler = (ctx: BatchHandlerContext) => Promise<void>;
-
-export interface HandlerRegistration {
+export interface HandlerContext<T extends EventType = EventType> {
   /**
-   * Handles many events of the type in few statements; must equal running `handler` on each
-   * in order. One function registered for several types gets their events in one call, so
-   * one statement can lock every row they touch in one order (the session handler does).
+   * The batch's transaction, or a savepoint in it: if the handler throws on the fast path,
+   * the batch runs again with each handler call under a savepoint, then each event alone.
    */
-  batch?: BatchEventHandler;
+  sql: Db;
+  /** New (not duplicate) events with a valid payload of the handler's types, in stream order. */
+  items: readonly HandlerItem<T>[];
+  logger: Logger;
 }
+
+/**
+ * Handles many events in few statements; running it on each item alone, in order, must give
+ * the same rows. One function registered for several types gets their events in one call, so
+ * one statement can lock every row they touch in one order (the session handler does).
+ */
+export type EventHandler<T extends EventType = EventType> = (ctx: HandlerContext<T>) => Promise<void>;
+
+/** The handler of each type; a type without one is only stored. */
+export type HandlerMap = { readonly [T in EventType]?: EventHandler<T> };
 
 export interface HandlerRegistry {
-  register(type: EventType, handler: EventHandler, options?: HandlerRegistration): void;
-  getHandler(type: EventType): EventHandler | undefined;
-  getBatchHandler(type: EventType): BatchEventHandler | undefined;
+  handlerFor<T extends EventType>(type: T): EventHandler<T> | undefined;
   listRegisteredTypes(): EventType[];
 }
 
-export function createHandlerRegistry(): HandlerRegistry {
-  const handlers = new Map<EventType, { one: EventHandler; batch?: BatchEventHandler }>();
+export function createHandlerRegistry(handlers: HandlerMap): HandlerRegistry {
+  const map: HandlerMap = Object.freeze({ ...handlers });
   return {
-    register(type, handler, options) {
-      if (handlers.has(type)) throw new Error(`a handler for ${type} is already registered`);
-      handlers.set(type, { one: handler, ...(options?.batch ? { batch: options.batch } : {}) });
-    },
-    getHandler: (type) => handlers.get(type)?.one,
-    getBatchHandler: (type) => handlers.get(type)?.batch,
-    listRegisteredTypes: () => [...handlers.keys()].sort(),
+    handlerFor: <T extends EventType>(type: T) => map[type] as EventHandler<T> | undefined,
+    listRegisteredTypes: () => (Object.keys(map) as EventType[]).filter((t) => map[t] !== undefined).sort(),
   };
 }

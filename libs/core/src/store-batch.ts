@@ -11,15 +11,28 @@ export type HandlerResult =
 
 export interface ProcessResult {
   eventId: string;
+  type: string;
   status: 'processed' | 'duplicate';
+  /** Whether handlers could take its payload (unknown types and off-schema payloads are only stored). */
+  payload: FuelEvent['payload'];
   handlerResults: HandlerResult[];
+}
+
+/** An event of any type with the server-made id of its workspace. */
+export interface StoredItem {
+  event: FuelEvent;
+  workspaceId: string;
 }
 
 export interface StoredBatch {
   /** One per event, in order; handler results are filled in later. */
   results: ProcessResult[];
-  /** The events inserted now (not duplicates), in order: only these run handlers. */
-  fresh: HandlerItem[];
+  /** The events inserted now (not duplicates), in order. */
+  fresh: StoredItem[];
+  /** Those of them with a valid payload: only these run handlers. */
+  handled: HandlerItem[];
+  /** Those of a known type whose payload failed its schema: recorded as handler failures. */
+  unhandled: FuelEvent[];
   workspaceIds: Map<string, string>;
 }
 
@@ -33,21 +46,27 @@ export async function storeEvents(
   knownWorkspaceIds: ReadonlyMap<string, string> | undefined,
 ): Promise<StoredBatch> {
   const workspaceIds = await resolveWorkspaceIds(db, events.map((e) => e.workspace_id), knownWorkspaceIds);
-  const items: HandlerItem[] = events.map((event) => ({ event, workspaceId: workspaceIds.get(event.workspace_id) ?? '' }));
+  const items: StoredItem[] = events.map((event) => ({ event, workspaceId: workspaceIds.get(event.workspace_id) ?? '' }));
   const inserted = await insertEvents(db, items);
 
-  const fresh: HandlerItem[] = [];
+  const fresh: StoredItem[] = [];
+  const handled: HandlerItem[] = [];
+  const unhandled: FuelEvent[] = [];
   const results = items.map((item): ProcessResult => {
-    const isNew = inserted.delete(item.event.id); // delete: a second copy in the batch is a duplicate
-    if (isNew) fresh.push(item);
-    return { eventId: item.event.id, status: isNew ? 'processed' : 'duplicate', handlerResults: [] };
+    const { event } = item;
+    const isNew = inserted.delete(event.id); // delete: a second copy in the batch is a duplicate
+    if (isNew) {
+      fresh.push(item);
+      if (event.payload === 'valid') handled.push({ event, workspaceId: item.workspaceId });
+      else if (event.payload === 'invalid') unhandled.push(event);
+    }
+    return { eventId: event.id, type: event.type, status: isNew ? 'processed' : 'duplicate', payload: event.payload, handlerResults: [] };
   });
-  return { results, fresh, workspaceIds };
+  return { results, fresh, handled, unhandled, workspaceIds };
 }
 
 function localPathOf(event: FuelEvent): string | null {
-  const cwd = event.type === 'session.start' ? event.data['cwd'] : undefined;
-  return typeof cwd === 'string' ? cwd : null;
+  return event.payload === 'valid' && event.type === 'session.start' ? event.data.cwd : null;
 }
 
 /**
@@ -84,7 +103,7 @@ export function decidingLinkRows<T extends { localPath: string | null }>(rows: r
 }
 
 /** Devices and workspace links of the new events: two statements, issued together. */
-export function upsertSightings(db: Db, fresh: readonly HandlerItem[]): Promise<void>[] {
+export function upsertSightings(db: Db, fresh: readonly StoredItem[]): Promise<void>[] {
   const sightings = fresh.map(({ event, workspaceId }) => ({
     workspaceId,
     deviceId: event.device_id,

@@ -1,27 +1,25 @@
-import { sessionEndDataSchema, sessionStartDataSchema } from '../envelope';
-import { fastSessionEndData, fastSessionStartData } from '../fast-parse';
-import type { BatchEventHandler, EventHandler, HandlerItem } from '../registry';
+import type { EventHandler, HandlerItem } from '../registry';
 import { upsertSessions, type SessionRow } from '../sql/sessions';
 
+type SessionItem = HandlerItem<'session.start' | 'session.end'>;
+
 /** One row per session of the items, in stream order: the last start and the last end win. */
-export function sessionRows(items: readonly HandlerItem[]): SessionRow[] {
+export function sessionRows(items: readonly SessionItem[]): SessionRow[] {
   const rows = new Map<string, SessionRow>();
   for (const { event, workspaceId } of items) {
-    const start = event.type === 'session.start' ? (fastSessionStartData(event.data) ?? sessionStartDataSchema.parse(event.data)) : undefined;
-    const end = event.type === 'session.end' ? (fastSessionEndData(event.data) ?? sessionEndDataSchema.parse(event.data)) : undefined;
-    const id = start?.cc_session_id ?? end?.cc_session_id;
-    if (id === undefined) continue;
+    const id = event.data.cc_session_id;
     const row = rows.get(id) ?? { id, workspaceId, deviceId: event.device_id, start: null, end: null };
-    if (start) row.start = { startedAt: event.timestamp, gitBranch: start.git_branch, model: start.model, source: start.source };
-    if (end) row.end = { endedAt: event.timestamp, endReason: end.end_reason, durationMs: end.duration_ms };
+    if (event.type === 'session.start') {
+      const d = event.data;
+      row.start = { startedAt: event.timestamp, gitBranch: d.git_branch, model: d.model, source: d.source };
+    } else {
+      const d = event.data;
+      row.end = { endedAt: event.timestamp, endReason: d.end_reason, durationMs: d.duration_ms };
+    }
     rows.set(id, row);
   }
   return [...rows.values()];
 }
 
-const handleOne: EventHandler = ({ sql, ...item }) => upsertSessions(sql, sessionRows([item]));
-
-export const handleSessionStart: EventHandler = handleOne;
-export const handleSessionEnd: EventHandler = handleOne;
-/** Registered as the batch handler of both types: a batch's starts and ends in one statement. */
-export const handleSessionEvents: BatchEventHandler = ({ sql, items }) => upsertSessions(sql, sessionRows(items));
+/** Registered for both types: a batch's starts and ends are upserted by one statement. */
+export const handleSessionEvents: EventHandler<'session.start' | 'session.end'> = ({ sql, items }) => upsertSessions(sql, sessionRows(items));

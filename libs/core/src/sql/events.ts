@@ -1,4 +1,5 @@
 import type { FuelEvent } from '../envelope';
+import { eventSessionId } from '../event-session';
 import type { Db } from './types';
 
 /**
@@ -23,7 +24,7 @@ export async function insertEvents(
     SELECT r.id, r.type, r.ts::timestamptz, r.device_id, r.workspace_id, r.session_id, d.data, b.blob_refs
     FROM unnest(
         ${column((e) => e.id)}::text[], ${column((e) => e.type)}::text[], ${column((e) => e.timestamp)}::text[],
-        ${column((e) => e.device_id)}::text[], ${events.map((e) => e.workspaceId)}::text[], ${column((e) => e.session_id)}::text[]
+        ${column((e) => e.device_id)}::text[], ${events.map((e) => e.workspaceId)}::text[], ${column(eventSessionId)}::text[]
       ) WITH ORDINALITY AS r(id, type, ts, device_id, workspace_id, session_id, n)
       JOIN jsonb_array_elements(${jsonArray((e) => e.data)}::text::jsonb) WITH ORDINALITY AS d(data, n) USING (n)
       JOIN jsonb_array_elements(${jsonArray((e) => e.blob_refs)}::text::jsonb) WITH ORDINALITY AS b(blob_refs, n) USING (n)
@@ -40,6 +41,21 @@ export async function recordHandlerFailure(
   await db`
     INSERT INTO event_handler_failures (event_id, event_type, error_code, error_message)
     VALUES (${failure.eventId}, ${failure.eventType}, ${failure.errorCode ?? null}, ${failure.message})
+    ON CONFLICT (event_id) DO UPDATE SET
+      error_code = EXCLUDED.error_code,
+      error_message = EXCLUDED.error_message,
+      failed_at = now()`;
+}
+
+/** Known types whose payload failed its schema: stored, not handled, and recorded here to re-run after a fix. */
+export async function recordPayloadFailures(db: Db, events: readonly FuelEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await db`
+    INSERT INTO event_handler_failures (event_id, event_type, error_code, error_message)
+    SELECT * FROM unnest(
+      ${events.map((e) => e.id)}::text[], ${events.map((e) => e.type)}::text[],
+      ${events.map(() => 'PAYLOAD_INVALID')}::text[], ${events.map((e) => (e.payload === 'invalid' ? e.payloadError : null) ?? 'payload invalid')}::text[])
+    ORDER BY 1
     ON CONFLICT (event_id) DO UPDATE SET
       error_code = EXCLUDED.error_code,
       error_message = EXCLUDED.error_message,
