@@ -1,6 +1,6 @@
 import { gitCommitEvent, makeEvent, seededRandom, sessionEndEvent, sessionStartEvent } from '@fuel-code/testing';
-import { EVENT_TYPES, parseEvent } from '@fuel-code/core';
-import { fastParseEvent, fastSessionEndData, fastSessionStartData } from '../src/fast-parse';
+import { EVENT_TYPES, parseEvent, type EventType } from '@fuel-code/core';
+import { fastParseEvent, fastPayloadCheck } from '../src/fast-parse';
 import { parseEventWithZod } from '../src/parse-event';
 
 /*
@@ -11,20 +11,42 @@ import { parseEventWithZod } from '../src/parse-event';
 
 type Json = Record<string, unknown>;
 
+/** A valid payload of each known type, with the optional fields set. */
+export const VALID_DATA: Record<string, Json> = {
+  'session.compact': { cc_session_id: 's-1', compact_sequence: 2, transcript_path: 't' },
+  'git.push': { branch: 'main', remote: 'origin', commit_count: 2, commits: ['a', 'b'] },
+  'git.checkout': { from_ref: 'a', to_ref: 'b', from_branch: 'main', to_branch: null },
+  'git.merge': { merge_commit: 'c', message: 'm', merged_branch: 'f', into_branch: 'main', files_changed: 3, had_conflicts: false },
+  'subagent.start': { session_id: 's-1', agent_id: 'a-1', agent_type: 'task', agent_name: 'n', model: 'm', team_name: 't', isolation: 'worktree', run_in_background: true },
+  'subagent.stop': { session_id: 's-1', agent_id: 'a-1', agent_type: 'task', agent_transcript_path: 'p' },
+  'team.create': { session_id: 's-1', team_name: 't', description: 'd' },
+  'team.message': { session_id: 's-1', team_name: 't', message_type: 'chat', from: 'a', to: 'b' },
+  'skill.invoke': { session_id: 's-1', skill_name: 'commit', args: '-m x', invoked_by: 'user' },
+  'worktree.create': { session_id: 's-1', worktree_name: 'w', branch: 'b' },
+  'worktree.remove': { session_id: 's-1', worktree_name: 'w', had_changes: true },
+};
+
 function validEvents(): Json[] {
   const events: object[] = [
     sessionStartEvent('s-1'),
-    sessionStartEvent('s-2', { workspace_id: '', dataOverrides: { git_branch: null, model: null, git_remote: null, extra: { a: 1 } } }),
+    sessionStartEvent('s-2', { workspace_id: '', dataOverrides: { git_branch: null, model: null, git_remote: null, cc_version: null, source: 'backfill', extra: { a: 1 } } }),
+    sessionStartEvent('s-4', { workspace_id: '  ', dataOverrides: { _device_name: 'laptop', _device_type: 'local' } }),
     sessionEndEvent('s-1'),
-    sessionEndEvent('s-3', { dataOverrides: { duration_ms: 2_147_483_647, end_reason: 'crash' } }),
+    sessionEndEvent('s-3', { dataOverrides: { duration_ms: 2_147_483_647, end_reason: 'crash', cwd: null, model: 'm' } }),
     gitCommitEvent('s-1'),
     gitCommitEvent(null, { blob_refs: [{ key: 'k/1', content_type: 'text/plain', size_bytes: 12 }] }),
-    makeEvent('system.heartbeat', { timestamp: '2026-11-27T10:00:00.123456+05:30' }),
-    makeEvent('git.push', { timestamp: '2024-02-29T23:59:59Z', device_id: 'd'.repeat(200) }),
+    makeEvent('system.heartbeat', { timestamp: '2026-11-27T10:00:00.123456+05:30', data: { _raw: 'not json' } }),
+    makeEvent('git.push', { timestamp: '2024-02-29T23:59:59Z', device_id: 'd'.repeat(200), data: VALID_DATA['git.push'] ?? {} }),
+    makeEvent('future.type', { data: { anything: [1, { deep: true }] } }),
+    { ...makeEvent('team.message', { data: VALID_DATA['team.message'] ?? {} }), ingested_at: null, _attempts: 2 },
+    { ...makeEvent('skill.invoke', { data: VALID_DATA['skill.invoke'] ?? {} }), ingested_at: '2026-11-27T10:00:00Z' },
   ];
-  for (const type of EVENT_TYPES) if (!type.startsWith('session.')) events.push(makeEvent(type, { data: { n: 1, nested: { list: [1, 'a', null] } } }));
+  for (const type of EVENT_TYPES) {
+    if (type.startsWith('session.start') || type.startsWith('session.end') || type === 'git.commit') continue;
+    events.push(makeEvent(type, { data: { ...(VALID_DATA[type] ?? {}), n: 1, nested: { list: [1, 'a', null] } } }));
+  }
   // zod strips keys a blob ref does not define.
-  events.push({ ...makeEvent('git.commit'), blob_refs: [{ key: 'k', content_type: 'a/b', size_bytes: 0, etag: 'x' }] });
+  events.push({ ...gitCommitEvent(null), blob_refs: [{ key: 'k', content_type: 'a/b', size_bytes: 0, etag: 'x' }] });
   // As the stream hands them over: parsed from JSON.
   return events.map((e) => JSON.parse(JSON.stringify(e)) as Json);
 }
@@ -33,7 +55,17 @@ const ODD_VALUES: unknown[] = [
   undefined, null, '', 'x', 'd'.repeat(201), 0, -1, 1.5, 2_147_483_648, Number.MAX_SAFE_INTEGER + 2, true, [], {}, [{}],
   '01hzy8k3v4q5r6s7t8v9w0x1yz', '01HZY8K3V4Q5R6S7T8V9W0X1YI', '2026-11-27T10:00:00', '2026-02-30T10:00:00Z', '2026-11-27 10:00:00Z',
   'startup', 'clear', 'git.rebase', 'session.end', { key: '', content_type: 'a', size_bytes: 1 },
+  'a\u0000b', 'a\ud800b', '\ude00', 'x'.repeat(513), '0000-01-01T00:00:00Z', '1969-12-31T23:59:59Z', '9999-12-31T23:59:59-05:00',
+  'has space', 'backfill', [{ path: 'a', status: 'M' }], [{ path: 1 }], ['a', 2], { a: { b: { c: 'd\u0000' } } },
+  JSON.parse('{"k\\u0000": 1}') as unknown, nested(70),
 ];
+
+/** An object nested n levels deep. */
+function nested(n: number): unknown {
+  let value: unknown = 'leaf';
+  for (let i = 0; i < n; i++) value = { v: value };
+  return value;
+}
 
 function withField(value: Json, path: readonly string[], replacement: unknown): Json {
   const copy = JSON.parse(JSON.stringify(value)) as Json;
@@ -60,14 +92,14 @@ function fieldPaths(event: Json): string[][] {
 function expectSoundOn(input: unknown): 'fast' | 'zod-only' {
   const fast = fastParseEvent(input);
   const zod = parseEventWithZod(input);
-  if (fast === undefined) return "zod-only";
+  if (fast === undefined) return 'zod-only';
   if (!zod.ok) throw new Error(`fast-parse accepted what zod refuses (${zod.error.message}): ${JSON.stringify(input)}`);
   expect(fast).toStrictEqual(zod.event);
   return 'fast';
 }
 
 test('every valid event is accepted by the fast check, with the value zod gives', () => {
-  for (const event of validEvents()) expect(expectSoundOn(event)).toBe('fast');
+  for (const event of validEvents()) expect([event['type'], expectSoundOn(event)]).toEqual([event['type'], 'fast']);
 });
 
 test('single-field mutations: the fast check never accepts what zod refuses, and returns what zod returns', () => {
@@ -79,7 +111,8 @@ test('single-field mutations: the fast check never accepts what zod refuses, and
         const mutated = withField(event, path, value);
         mutations++;
         expectSoundOn(mutated);
-        if (!parseEventWithZod(mutated).ok) refusedByZod++;
+        const zod = parseEventWithZod(mutated);
+        if (!zod.ok || zod.event.payload !== 'valid') refusedByZod++;
       }
     }
   }
@@ -117,12 +150,40 @@ test('shapes zod handles specially go to zod: a __proto__ key, a non-plain objec
   expect(fastParseEvent(extra)).not.toHaveProperty('unknown_key');
 });
 
-test('the session payload checks agree with the handlers’ schemas', () => {
-  const start = sessionStartEvent('s-9').data;
-  const end = sessionEndEvent('s-9').data;
-  expect(fastSessionStartData(start)).toBe(start);
-  expect(fastSessionEndData(end)).toBe(end);
-  expect(fastSessionStartData({ ...start, source: 'reboot' })).toBeUndefined();
-  expect(fastSessionEndData({ ...end, duration_ms: -1 })).toBeUndefined();
-  expect(fastSessionEndData({ ...end, duration_ms: 1.5 })).toBeUndefined();
+test('the payload checks agree with the schemas on every type', () => {
+  const start = sessionStartEvent('s-9').data as Json;
+  const end = sessionEndEvent('s-9').data as Json;
+  expect(fastPayloadCheck('session.start', start)).toBe(true);
+  expect(fastPayloadCheck('session.end', end)).toBe(true);
+  expect(fastPayloadCheck('session.start', { ...start, source: 'reboot' })).toBe(false);
+  expect(fastPayloadCheck('session.end', { ...end, duration_ms: -1 })).toBe(false);
+  expect(fastPayloadCheck('session.end', { ...end, duration_ms: 1.5 })).toBe(false);
+  for (const [type, data] of Object.entries(VALID_DATA)) {
+    expect(fastPayloadCheck(type as EventType, data)).toBe(true);
+    expect(fastPayloadCheck(type as EventType, {})).toBe(false);
+  }
+});
+
+test('what each outcome looks like: valid, off-schema, unknown type, refused', () => {
+  const hints = parseEvent(sessionStartEvent('s-5', { dataOverrides: { _device_name: 'Box', _device_type: 'remote' } }));
+  expect(hints.ok && hints.event).toMatchObject({ payload: 'valid', device_name: 'Box', device_type: 'remote' });
+  expect(hints.ok && hints.event.data).not.toHaveProperty('_device_name');
+  const raw = parseEvent(makeEvent('session.start', { data: { _raw: 'oops' } }));
+  expect(raw.ok && raw.event).toMatchObject({ payload: 'invalid', data: { _raw: 'oops' } });
+  expect(raw.ok && raw.event.payload === 'invalid' && raw.event.payloadError).toMatch(/data\.cc_session_id/);
+  const unknown = parseEvent(makeEvent('team.disband', { data: { x: 1 } }));
+  expect(unknown.ok && unknown.event).toMatchObject({ payload: 'unknown-type', type: 'team.disband' });
+  const blank = parseEvent(makeEvent('system.heartbeat', { workspace_id: ' \t' }));
+  expect(blank.ok && blank.event.workspace_id).toBe('_unassociated');
+  for (const [field, value, rule] of [
+    ['timestamp', '0000-01-01T00:00:00Z', /years/],
+    ['session_id', 's'.repeat(513), /512/],
+    ['workspace_id', 'w'.repeat(513), /512/],
+    ['data', { note: 'a\u0000' }, /U\+0000/],
+    ['data', { note: '\ud800' }, /surrogate/],
+    ['data', nested(65), /deeper/],
+  ] as const) {
+    const result = parseEvent({ ...makeEvent('system.heartbeat'), [field]: value });
+    expect(result.ok ? 'accepted' : result.error.message).toMatch(rule);
+  }
 });

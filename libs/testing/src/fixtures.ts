@@ -77,7 +77,7 @@ export function sessionEndEvent(
 export function gitCommitEvent(sessionId: string | null, overrides: Partial<EnvelopeInput> = {}): EnvelopeInput {
   return makeEvent('git.commit', {
     session_id: sessionId,
-    data: { hash: 'abc123', message: 'fix: a thing', files_changed: 3 },
+    data: { hash: 'abc123', message: 'fix: a thing', author_name: 'Dev', branch: 'main', files_changed: 3, insertions: 10, deletions: 2 },
     ...overrides,
   });
 }
