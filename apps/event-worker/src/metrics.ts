@@ -31,6 +31,7 @@ export interface WorkerMetrics {
 }
 
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const MAX_UNKNOWN_TYPE_LABELS = 50;
 const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000];
 
 export function createWorkerMetrics(o: MetricsOptions): WorkerMetrics {
@@ -63,6 +64,20 @@ export function createWorkerMetrics(o: MetricsOptions): WorkerMetrics {
     buckets: BATCH_BUCKETS,
     registers,
   });
+  const unhandled = new Counter({
+    name: 'fuel_code_events_unhandled_total',
+    help: 'New events stored without a handler run, by kind (unknown-type|payload-invalid) and type (past 50 distinct unknown types: "other")',
+    labelNames: ['kind', 'type'],
+    registers,
+  });
+  const unknownTypeLabels = new Set<string>();
+  /** Unknown type names come from producers: bound the label set so one cannot flood the registry. */
+  const unhandledTypeLabel = (kind: string, type: string): string => {
+    if (kind !== 'unknown-type' || unknownTypeLabels.has(type)) return type;
+    if (unknownTypeLabels.size >= MAX_UNKNOWN_TYPE_LABELS) return 'other';
+    unknownTypeLabels.add(type);
+    return type;
+  };
   const trimmed = new Counter({ name: 'fuel_code_stream_trimmed_entries_total', help: 'Entries removed from the stream by retention (XTRIM MINID)', labelNames: ['stream'], registers });
 
   // Stream gauges, read from Redis once per scrape: every gauge's collect awaits the same read.
@@ -116,6 +131,9 @@ export function createWorkerMetrics(o: MetricsOptions): WorkerMetrics {
     onDeadLetter(reason, type) {
       lastActivityAt = Date.now();
       deadLettered.inc({ reason, type: type ?? 'unknown' });
+    },
+    onUnhandled(kind, type, count) {
+      unhandled.inc({ kind, type: unhandledTypeLabel(kind, type) }, count);
     },
     onBatch(size, origin) {
       lastActivityAt = Date.now();

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import {
   InvalidEventError,
+  parseEventFields,
   parseEventJson,
   processBatch,
   processEvent,
@@ -13,12 +14,13 @@ import {
   type ParseResult,
   type ProcessResult,
 } from '@fuel-code/core';
-import { deadLetterAndAck, eventField, type DeadLetter, type StreamEntry } from '@fuel-code/stream';
+import { deadLetterAndAck, deadLetterBody, entryBody, type DeadLetter, type StreamEntry } from '@fuel-code/stream';
 import type { ConsumerConfig } from './config';
 import { notify, type ConsumerObserver, type EventOutcome } from './observer';
 import { redisCall, retryTransient, type RetryDeps } from './retry';
 import type { ConsumerCounters } from './stats';
 import { StoppedError } from './stop-signal';
+import { createUnhandledTally } from './unhandled';
 
 /** What became of one entry: acknowledge it, or leave it pending for a retry. */
 export type EntryOutcome = 'ack' | 'retry';
@@ -48,11 +50,13 @@ function parseEntry(entry: StreamEntry): ParseResult {
   if (entry.deleted) {
     return { ok: false, error: new InvalidEventError([{ field: '', rule: 'entry was deleted from the stream before it was processed' }]) };
   }
-  const raw = eventField(entry);
-  if (raw === undefined) {
-    return { ok: false, error: new InvalidEventError([{ field: 'event', rule: 'stream entry has no `event` field' }]) };
-  }
-  return parseEventJson(raw.toString('utf8'));
+  const body = entryBody(entry);
+  if (body.format === 'event') return parseEventJson(body.json.toString('utf8'));
+  if (body.format === 'fields') return parseEventFields(body.fields);
+  return {
+    ok: false,
+    error: new InvalidEventError([{ field: 'event', rule: 'stream entry has neither an `event` field nor the fields format (`id`, `type`, …)' }]),
+  };
 }
 
 /**
@@ -71,16 +75,17 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
   const attempts = new Map<string, number>();
   const log = deps.logger;
   const workspaceIds = new WorkspaceIdCache();
+  const unhandled = createUnhandledTally({ logger: log, counters, observer: deps.observer });
 
-  async function writeDeadLetter(d: Omit<DeadLetter, 'consumer'>, type?: string): Promise<void> {
+  async function writeDeadLetter(entry: StreamEntry, d: Omit<DeadLetter, 'consumer' | 'event' | 'streamId'>, type?: string): Promise<void> {
     const target = { stream: config.stream, group: config.group, deadLetterStream: config.deadLetterStream };
     const id = await retryTransient(
       'dead-letter write',
-      () => redisCall(() => deadLetterAndAck(deps.redis, target, { ...d, consumer: config.consumerName })),
+      () => redisCall(() => deadLetterAndAck(deps.redis, target, { ...d, ...deadLetterBody(entry), streamId: entry.id, consumer: config.consumerName })),
       deps.retry,
     );
     if (id === undefined) {
-      log.info({ streamId: d.streamId }, `Entry ${d.streamId} was already handled by another consumer; not dead-lettered twice`);
+      log.info({ streamId: entry.id }, `Entry ${entry.id} was already handled by another consumer; not dead-lettered twice`);
       return;
     }
     counters.deadLettered[d.reason]++;
@@ -88,19 +93,20 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
   }
 
   /** Count what one attempt came to, and tell the observer once per type and outcome. */
-  function countResults(results: readonly ProcessResult[], types: readonly string[], durationMs: number): void {
+  function countResults(results: readonly ProcessResult[], durationMs: number): void {
     const tally = new Map<string, { type: string; outcome: EventOutcome; count: number }>();
-    results.forEach((result, i) => {
+    for (const result of results) {
       if (result.status === 'duplicate') counters.duplicates++;
       else counters.processed++;
       for (const handled of result.handlerResults) if (handled.status === 'failed') counters.handlerFailures++;
-      const type = types[i] ?? 'unknown';
-      const key = `${type}\u0000${result.status}`;
+      if (result.status === 'processed' && result.payload !== 'valid') unhandled.record(result);
+      const key = `${result.type}\u0000${result.status}`;
       const group = tally.get(key);
       if (group) group.count++;
-      else tally.set(key, { type, outcome: result.status, count: 1 });
-    });
+      else tally.set(key, { type: result.type, outcome: result.status, count: 1 });
+    }
     for (const { type, outcome, count } of tally.values()) notify(deps.observer, 'onEvents', log, type, outcome, count);
+    unhandled.flush();
     notify(deps.observer, 'onAttempt', log, results.length, 'ok', durationMs);
   }
 
@@ -121,7 +127,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
         },
         deps.retry,
       );
-      countResults([result], [event.type], Date.now() - started);
+      countResults([result], Date.now() - started);
       attempts.delete(entry.id);
       return 'ack';
     } catch (thrown) {
@@ -136,7 +142,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
         return 'retry';
       }
       eventLog.error({ err, attempts: attempt }, `Event ${event.id} permanently failed after ${attempt} attempts: ${err.message}`);
-      await writeDeadLetter({ event: eventField(entry), streamId: entry.id, reason: 'failed', error: err.message, attempts: attempt }, event.type);
+      await writeDeadLetter(entry, { reason: 'failed', error: err.message, attempts: attempt }, event.type);
       attempts.delete(entry.id);
       return 'ack';
     }
@@ -154,7 +160,6 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
       return;
     }
     const events = valid.map((v) => v.event);
-    const types = events.map((e) => e.type);
     let started = Date.now();
     try {
       const results = await retryTransient(
@@ -165,7 +170,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
         },
         deps.retry,
       );
-      countResults(results, types, Date.now() - started);
+      countResults(results, Date.now() - started);
       for (const v of valid) {
         attempts.delete(v.entry.id);
         outcomes.set(v.entry.id, 'ack');
@@ -193,7 +198,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
           continue;
         }
         log.warn({ streamId: entry.id, err: parsed.error }, `Invalid stream entry ${entry.id} dead-lettered: ${parsed.error.message}`);
-        await writeDeadLetter({ event: eventField(entry), streamId: entry.id, reason: 'invalid', error: parsed.error.message, attempts: delivery });
+        await writeDeadLetter(entry, { reason: 'invalid', error: parsed.error.message, attempts: delivery });
         outcomes.set(entry.id, 'ack');
       }
       await processValid(valid, outcomes);

@@ -3,4 +3,4 @@ export { DEFAULT_CONSUMER_CONFIG, type ConsumerConfig } from './config';
 export { DEFAULT_BACKOFF, retryTransient, type BackoffOptions } from './retry';
 export { statsMessage, type ConsumerCounters } from './stats';
 export { createStopSignal, StoppedError, type StopSignal } from './stop-signal';
-export type { AttemptOutcome, BatchOrigin, ConsumerObserver, EventOutcome } from './observer';
+export type { AttemptOutcome, BatchOrigin, ConsumerObserver, EventOutcome, UnhandledKind } from './observer';

@@ -5,6 +5,9 @@ import type { Logger } from 'pino';
 /** What one processing attempt of a valid event came to. */
 export type EventOutcome = 'processed' | 'duplicate' | 'failed';
 
+/** Why a stored event ran no handler: a type this build does not know, or a payload that fails its type's schema. */
+export type UnhandledKind = 'unknown-type' | 'payload-invalid';
+
 /** Whether a processing attempt (a batch, or one event after a split) committed. */
 export type AttemptOutcome = 'ok' | 'failed';
 
@@ -30,6 +33,8 @@ export interface ConsumerObserver {
   onAttempt?(size: number, outcome: AttemptOutcome, durationMs: number): void;
   /** An entry was written to the dead-letter stream; `type` when the entry parsed that far. */
   onDeadLetter?(reason: DeadLetterReason, type: string | undefined): void;
+  /** `count` new events of `type` were stored without running a handler, for `kind`. */
+  onUnhandled?(kind: UnhandledKind, type: string, count: number): void;
   /** A non-empty batch is about to be handled. */
   onBatch?(size: number, origin: BatchOrigin): void;
 }

@@ -43,12 +43,13 @@ test('entries published before the consumer started are processed (group from id
 });
 
 test('a throwing handler: the event is persisted, the error logged and recorded, the entry acknowledged', async () => {
-  const registry = createHandlerRegistry();
-  registry.register('git.push', async () => {
-    throw new Error('push handler broke');
+  const registry = createHandlerRegistry({
+    'git.push': async () => {
+      throw new Error('push handler broke');
+    },
   });
   const consumer = env.start({ registry });
-  const event = makeEvent('git.push', { data: { ref: 'main' } });
+  const event = makeEvent('git.push', { data: { branch: 'main', remote: 'origin', commit_count: 1 } });
   await publishAll(env.redis, env.keys.stream, [event]);
   await waitFor(() => countEvents(env.db.sql, [event.id]), 10_000);
   const line = await consumer.logs.waitForLine('push handler broke');

@@ -12,12 +12,11 @@ function gatedRegistry() {
     open = resolve;
   });
   let waiting = 0;
-  const registry = createHandlerRegistry();
   const hold = async () => {
     waiting++;
     await gate;
   };
-  registry.register('git.push', hold, { batch: hold });
+  const registry = createHandlerRegistry({ 'git.push': hold });
   return { registry, open, waiting: () => waiting };
 }
 
@@ -26,7 +25,7 @@ test('two batches are in Postgres at once, and stop() finishes and acknowledges 
   // Each batch its own workspace and device: a workspace created by an open transaction would
   // (rightly) make the other batch wait for its commit.
   const events = Array.from({ length: 20 }, (_, i) =>
-    makeEvent('git.push', { workspace_id: `github.com/in-flight/${i < 10 ? 'a' : 'b'}-${Date.now()}`, device_id: `in-flight-${i < 10 ? 'a' : 'b'}` }),
+    makeEvent('git.push', { workspace_id: `github.com/in-flight/${i < 10 ? 'a' : 'b'}-${Date.now()}`, device_id: `in-flight-${i < 10 ? 'a' : 'b'}`, data: { branch: 'main', remote: 'origin', commit_count: 1 } }),
   );
   await publishAll(env.redis, env.keys.stream, events);
   const consumer = env.start({ batchSize: 10, inFlightBatches: 2, registry: gated.registry });

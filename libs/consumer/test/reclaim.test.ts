@@ -10,7 +10,7 @@ import {
   type TestDatabase,
   type TestStreamKeys,
 } from '@fuel-code/testing';
-import { createDefaultRegistry } from '@fuel-code/core';
+import { createHandlerRegistry } from '@fuel-code/core';
 import { countEvents, groupPending, publishAll, runConsumer, type RunningConsumer } from './helpers';
 
 let db: TestDatabase;
@@ -89,12 +89,15 @@ test('an entry a live consumer is still working on is not stolen', async () => {
   let calls = 0;
   let release: () => void = () => undefined;
   const released = new Promise<void>((r) => (release = r));
-  const slowRegistry = createDefaultRegistry();
-  slowRegistry.register('git.merge', async () => {
-    calls++;
-    await released;
+  const slowRegistry = createHandlerRegistry({
+    'git.merge': async () => {
+      calls++;
+      await released;
+    },
   });
-  const slow = makeEvent('git.merge', { data: { into: 'main' } });
+  const slow = makeEvent('git.merge', {
+    data: { merge_commit: 'c1', message: 'merge', merged_branch: 'feature', into_branch: 'main', files_changed: 1, had_conflicts: false },
+  });
   await publishAll(redis, keys.stream, [slow]);
 
   const holder = runConsumer(db.sql, keys, { claimIdleMs: 300, registry: slowRegistry });

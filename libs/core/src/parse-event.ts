@@ -81,3 +81,38 @@ export function parseEventJson(raw: string): ParseResult {
   }
   return parseEvent(value);
 }
+
+/** A JSON-encoded field of a fields-format entry: '' or absent is null. */
+function decodeJsonField(fields: Readonly<Record<string, string>>, name: string): { ok: true; value: unknown } | { ok: false; error: InvalidEventError } {
+  const raw = fields[name];
+  if (raw === undefined || raw === '') return { ok: true, value: null };
+  try {
+    return { ok: true, value: JSON.parse(raw) as unknown };
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    return { ok: false, error: new InvalidEventError([{ field: name, rule: `not valid JSON (${reason})` }]) };
+  }
+}
+
+/**
+ * parseEvent for an entry in the fuel-code server's stream format: one field per envelope
+ * key, `data` and `blob_refs` as JSON, '' meaning null (docs/contract.md §2).
+ */
+export function parseEventFields(fields: Readonly<Record<string, string>>): ParseResult {
+  const data = decodeJsonField(fields, 'data');
+  if (!data.ok) return data;
+  const refs = decodeJsonField(fields, 'blob_refs');
+  if (!refs.ok) return refs;
+  const nullable = (name: string) => (fields[name] === undefined || fields[name] === '' ? null : fields[name]);
+  return parseEvent({
+    id: fields['id'],
+    type: fields['type'],
+    timestamp: fields['timestamp'],
+    device_id: fields['device_id'],
+    workspace_id: fields['workspace_id'] ?? '',
+    session_id: nullable('session_id'),
+    data: data.value,
+    ...(refs.value === null ? {} : { blob_refs: refs.value }),
+    ingested_at: nullable('ingested_at'),
+  });
+}

@@ -72,7 +72,7 @@ function withField(value: Json, path: readonly string[], replacement: unknown): 
   let target: Json = copy;
   for (const key of path.slice(0, -1)) target = target[key] as Json;
   const last = path[path.length - 1] ?? '';
-  if (replacement === undefined) delete target[last]; // eslint-disable-line @typescript-eslint/no-dynamic-delete
+  if (replacement === undefined) delete target[last];
   else target[last] = replacement;
   return copy;
 }

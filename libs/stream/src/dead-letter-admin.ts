@@ -16,6 +16,8 @@ export interface DeadLetterRecord {
   attempts: number | undefined;
   consumer: string;
   failedAt: string;
+  /** 'fields' when the original entry was in the fuel-code server's fields format. */
+  format: 'event' | 'fields';
 }
 
 export function toDeadLetterRecord(entry: StreamEntry): DeadLetterRecord {
@@ -30,6 +32,7 @@ export function toDeadLetterRecord(entry: StreamEntry): DeadLetterRecord {
     attempts: text('attempts') !== '' && Number.isFinite(attempts) ? attempts : undefined,
     consumer: text('consumer'),
     failedAt: text('failed_at'),
+    format: text('format') === 'fields' ? 'fields' : 'event',
   };
 }
 
@@ -41,6 +44,18 @@ async function range(redis: Redis, key: string, start: string, end: string, coun
     if (entry) records.push(toDeadLetterRecord(entry));
   }
   return records;
+}
+
+/**
+ * Write a dead letter's original entry back to the main stream: the `event` bytes as they
+ * were, or for a fields-format entry its fields as they were.
+ */
+async function republish(redis: Redis, stream: string, r: DeadLetterRecord): Promise<string> {
+  if (r.format !== 'fields') return publish(redis, stream, r.event);
+  const fields = JSON.parse(r.event.toString('utf8')) as Record<string, string>;
+  const id = await redis.xadd(stream, '*', ...Object.entries(fields).flat());
+  if (!id) throw new Error(`XADD to ${stream} returned no id`);
+  return id;
 }
 
 /** The oldest `limit` dead letters (oldest first). */
@@ -97,7 +112,7 @@ export async function replayDeadLetters(redis: Redis, selection: ReplaySelection
     }
     let newId: string;
     try {
-      newId = await publish(redis, o.stream, r.event);
+      newId = await republish(redis, o.stream, r);
     } catch (err) {
       outcomes.push({ id: r.id, streamId: r.streamId, status: 'failed', error: err instanceof Error ? err.message : String(err) });
       return false;

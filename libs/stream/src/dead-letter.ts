@@ -3,8 +3,10 @@ import type Redis from 'ioredis';
 export type DeadLetterReason = 'invalid' | 'failed';
 
 export interface DeadLetter {
-  /** The original `event` field, byte for byte; empty when the entry had none. */
+  /** The original `event` field, byte for byte; empty when the entry had none. For an entry in the fields format, its fields as one JSON object. */
   event: Buffer | string | undefined;
+  /** 'fields' when `event` holds a fields-format entry's fields (docs/contract.md §2). */
+  format?: 'fields';
   streamId: string;
   reason: DeadLetterReason;
   error: string;
@@ -25,6 +27,7 @@ export async function deadLetter(redis: Redis, deadLetterStream: string, d: Dead
     'attempts', String(d.attempts),
     'consumer', d.consumer,
     'failed_at', (d.failedAt ?? new Date()).toISOString(),
+    ...(d.format ? ['format', d.format] : []),
   );
   if (!id) throw new Error(`XADD to ${deadLetterStream} returned no id`);
   return id;
@@ -40,8 +43,13 @@ export async function deadLetter(redis: Redis, deadLetterStream: string, d: Dead
 const DEAD_LETTER_AND_ACK = `
 local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
 if #pending == 0 then return false end
-local id = redis.call('XADD', KEYS[2], '*', 'event', ARGV[3], 'stream_id', ARGV[2], 'reason', ARGV[4],
-  'error', ARGV[5], 'attempts', ARGV[6], 'consumer', ARGV[7], 'failed_at', ARGV[8])
+local fields = {'event', ARGV[3], 'stream_id', ARGV[2], 'reason', ARGV[4],
+  'error', ARGV[5], 'attempts', ARGV[6], 'consumer', ARGV[7], 'failed_at', ARGV[8]}
+if ARGV[9] ~= '' then
+  table.insert(fields, 'format')
+  table.insert(fields, ARGV[9])
+end
+local id = redis.call('XADD', KEYS[2], '*', unpack(fields))
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 return id`;
 
@@ -66,6 +74,7 @@ export async function deadLetterAndAck(redis: Redis, t: DeadLetterTarget, d: Dea
     String(d.attempts),
     d.consumer,
     (d.failedAt ?? new Date()).toISOString(),
+    d.format ?? '',
   );
   return typeof id === 'string' ? id : undefined;
 }

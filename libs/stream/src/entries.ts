@@ -7,9 +7,41 @@ export interface StreamEntry {
   deleted: boolean;
 }
 
-/** The `event` field, the only one the contract defines. */
+/** The `event` field: the envelope as JSON, the format this project's API writes. */
 export function eventField(entry: StreamEntry): Buffer | undefined {
   return entry.fields.get('event');
+}
+
+/**
+ * What an entry holds, in either stream format (docs/contract.md §2):
+ *  - `event`: one field, `event`, the envelope as JSON;
+ *  - `fields`: the fuel-code server's format, one field per envelope key (`data` and
+ *    `blob_refs` as JSON, '' meaning null), recognised by its `id` and `type` fields;
+ *  - `none`: neither (a dead letter, reason invalid).
+ */
+export type EntryBody =
+  | { format: 'event'; json: Buffer }
+  | { format: 'fields'; fields: Record<string, string> }
+  | { format: 'none' };
+
+export function entryBody(entry: StreamEntry): EntryBody {
+  const json = entry.fields.get('event');
+  if (json !== undefined) return { format: 'event', json };
+  if (!entry.fields.has('id') || !entry.fields.has('type')) return { format: 'none' };
+  const fields: Record<string, string> = {};
+  for (const [name, value] of entry.fields) fields[name] = value.toString('utf8');
+  return { format: 'fields', fields };
+}
+
+/**
+ * The bytes a dead letter keeps of an entry: the `event` field as it was, or for an entry
+ * in the fields format all its fields as one JSON object (with `format` = 'fields', so a
+ * replay can write them back as fields).
+ */
+export function deadLetterBody(entry: StreamEntry): { event: Buffer | undefined; format?: 'fields' } {
+  const body = entryBody(entry);
+  if (body.format === 'fields') return { event: Buffer.from(JSON.stringify(body.fields)), format: 'fields' };
+  return { event: entry.fields.get('event') };
 }
 
 /**

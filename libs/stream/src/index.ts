@@ -1,4 +1,4 @@
-export { entriesOfReadReply, eventField, toStreamEntry, type StreamEntry } from './entries';
+export { deadLetterBody, entriesOfReadReply, entryBody, eventField, toStreamEntry, type EntryBody, type StreamEntry } from './entries';
 export {
   acknowledge,
   claimPendingEntries,
