@@ -47,6 +47,8 @@ describe('POST /api/events/ingest: accepted batches', () => {
     expect(res.status).toBe(202);
     expect(res.json()).toEqual({
       ingested: 3,
+      duplicates: 0,
+      duplicate_ids: [],
       rejected: 0,
       results: [
         { index: 0, status: 'accepted' },
@@ -76,15 +78,17 @@ describe('POST /api/events/ingest: accepted batches', () => {
     expect(entry?.fields['event']).toBe(JSON.stringify(event));
   });
 
-  test('a mixed batch: valid events published, invalid ones rejected by index with the field named', async () => {
+  test('a mixed batch: sound envelopes published, broken ones rejected by index with the field named', async () => {
     const good0 = gitCommitEvent('s');
     const bad1 = makeEvent('git.commit', { id: 'not-a-ulid' });
     const good2 = sessionStartEvent('s');
-    const bad3 = sessionEndEvent('s', { dataOverrides: { end_reason: 'bored' } });
+    // Off-schema payload: accepted (the worker stores it and records why no handler ran).
+    const offSchema3 = sessionEndEvent('s', { dataOverrides: { end_reason: 'bored' } });
     const bad4 = 'not an object';
     const good5 = makeEvent('system.heartbeat');
+    const bad6 = makeEvent('system.heartbeat', { data: { note: 'nul \u0000 inside' } });
 
-    const res = await ingest(t.url, [good0, bad1, good2, bad3, bad4, good5]);
+    const res = await ingest(t.url, [good0, bad1, good2, offSchema3, bad4, good5, bad6]);
 
     expect(res.status).toBe(202);
     const body = res.json<{
@@ -93,29 +97,83 @@ describe('POST /api/events/ingest: accepted batches', () => {
       results: { index: number; status: string }[];
       errors: { index: number; error: string }[];
     }>();
-    expect(body.ingested).toBe(3);
+    expect(body.ingested).toBe(4);
     expect(body.rejected).toBe(3);
     expect(body.results).toEqual([
       { index: 0, status: 'accepted' },
       { index: 1, status: 'rejected' },
       { index: 2, status: 'accepted' },
-      { index: 3, status: 'rejected' },
+      { index: 3, status: 'accepted' },
       { index: 4, status: 'rejected' },
       { index: 5, status: 'accepted' },
+      { index: 6, status: 'rejected' },
     ]);
-    expect(body.errors.map((e) => e.index)).toEqual([1, 3, 4]);
+    expect(body.errors.map((e) => e.index)).toEqual([1, 4, 6]);
     expect(body.errors[0]?.error).toMatch(/^id: /);
-    expect(body.errors[1]?.error).toMatch(/^data\.end_reason: /);
-    expect(body.errors[2]?.error).toBeTruthy();
+    expect(body.errors[1]?.error).toBeTruthy();
+    expect(body.errors[2]?.error).toMatch(/^data\.note: .*U\+0000/);
 
     const published = (await streamEntries(reader, keys.stream)).map((e) => JSON.parse(e.fields['event'] ?? '') as { id: string });
-    expect(published.map((e) => e.id)).toEqual([good0.id, good2.id, good5.id]);
+    expect(published.map((e) => e.id)).toEqual([good0.id, good2.id, offSchema3.id, good5.id]);
   });
 
-  test('a batch of only invalid events is 202 with nothing published', async () => {
-    const res = await ingest(t.url, [makeEvent('no.such.type'), { id: 1 }]);
+  test('a batch of only broken envelopes is 202 with nothing published', async () => {
+    const res = await ingest(t.url, [makeEvent('not a type'), { id: 1 }]);
     expect(res.status).toBe(202);
     expect(res.json()).toMatchObject({ ingested: 0, rejected: 2 });
+    expect(await reader.exists(keys.stream)).toBe(0);
+  });
+
+  test('what the fuel-code client sends is accepted: unknown types, {_raw} payloads, _attempts, ingested_at, null session ids', async () => {
+    const events = [
+      makeEvent('subagent.start', { data: { session_id: 'cc-1', agent_id: 'a', agent_type: 'task', _device_name: 'box' } }),
+      makeEvent('team.disband', { data: { session_id: 'cc-1' } }),
+      { ...makeEvent('session.start', { data: { _raw: 'not json' } }), _attempts: 2, ingested_at: null },
+      { ...sessionEndEvent('cc-1', { session_id: null, dataOverrides: { duration_ms: 0 } }), ingested_at: '2026-11-29T10:00:00.000Z' },
+    ];
+    const res = await ingest(t.url, events);
+    expect(res.status).toBe(202);
+    expect(res.json()).toMatchObject({ ingested: 4, rejected: 0, duplicates: 0 });
+    expect(await streamEntries(reader, keys.stream)).toHaveLength(4);
+  });
+
+  test('ids repeated within a request are published once and reported as duplicates', async () => {
+    const a = makeEvent('system.heartbeat');
+    const b = makeEvent('system.heartbeat');
+    const res = await ingest(t.url, [a, b, a, { ...a, data: { other: true } }, b]);
+    expect(res.status).toBe(202);
+    expect(res.json()).toMatchObject({
+      ingested: 2,
+      duplicates: 3,
+      duplicate_ids: [a.id, b.id],
+      rejected: 0,
+      results: [
+        { index: 0, status: 'accepted' },
+        { index: 1, status: 'accepted' },
+        { index: 2, status: 'duplicate' },
+        { index: 3, status: 'duplicate' },
+        { index: 4, status: 'duplicate' },
+      ],
+    });
+    const published = (await streamEntries(reader, keys.stream)).map((e) => JSON.parse(e.fields['event'] ?? '') as { id: string });
+    expect(published.map((e) => e.id)).toEqual([a.id, b.id]);
+  });
+
+  test('what the worker could never store is refused up front, with the reason', async () => {
+    const deep: Record<string, unknown> = {};
+    let cursor = deep;
+    for (let i = 0; i < 80; i++) cursor = (cursor['n'] = {}) as Record<string, unknown>;
+    const cases: [unknown, RegExp][] = [
+      [makeEvent('system.heartbeat', { workspace_id: 'w'.repeat(600) }), /^workspace_id: /],
+      [makeEvent('system.heartbeat', { session_id: 's'.repeat(600) }), /^session_id: /],
+      [makeEvent('system.heartbeat', { timestamp: '0000-01-01T00:00:00Z' }), /^timestamp: .*years/],
+      [makeEvent('system.heartbeat', { data: { s: 'lone \ud800 half' } }), /surrogate/],
+      [makeEvent('system.heartbeat', { data: deep }), /deeper than 64/],
+    ];
+    const res = await ingest(t.url, cases.map(([event]) => event));
+    const body = res.json<{ ingested: number; errors: { index: number; error: string }[] }>();
+    expect(body.ingested).toBe(0);
+    cases.forEach(([, rule], index) => expect(body.errors.find((e) => e.index === index)?.error).toMatch(rule));
     expect(await reader.exists(keys.stream)).toBe(0);
   });
 

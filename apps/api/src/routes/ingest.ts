@@ -18,11 +18,17 @@ export interface IngestRouteOptions {
 
 export interface IngestResult {
   index: number;
-  status: 'accepted' | 'rejected';
+  /** `duplicate`: a later copy of an id already in this request; the first copy is published, once. */
+  status: 'accepted' | 'rejected' | 'duplicate';
 }
 
 export interface IngestResponse {
+  /** Entries published: the accepted events, each id once. */
   ingested: number;
+  /** Copies of ids repeated within the request (the fuel-code client adds this up). */
+  duplicates: number;
+  /** The ids repeated within the request, each once. */
+  duplicate_ids: string[];
   rejected: number;
   results: IngestResult[];
   errors: { index: number; error: string }[];
@@ -52,6 +58,50 @@ export function checkBatch(body: unknown): BatchCheck {
     };
   }
   return { ok: true, events };
+}
+
+interface Judged {
+  results: IngestResult[];
+  errors: IngestResponse['errors'];
+  /** What to publish: each accepted event's JSON, each id once. */
+  valid: string[];
+  duplicateIds: string[];
+  duplicates: number;
+}
+
+/**
+ * Judge each event on its own. Only an envelope the worker could never store is rejected: a
+ * type this build does not know and a payload that fails its type's schema are accepted,
+ * since the client deletes whatever a 202 covers, and the worker stores both.
+ */
+function judgeEvents(events: readonly unknown[]): Judged {
+  const judged: Judged = { results: [], errors: [], valid: [], duplicateIds: [], duplicates: 0 };
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  events.forEach((raw, index) => {
+    const parsed = parseEvent(raw);
+    if (!parsed.ok) {
+      judged.errors.push({ index, error: parsed.error.message });
+      judged.results.push({ index, status: 'rejected' });
+      return;
+    }
+    const { id } = parsed.event;
+    if (seen.has(id)) {
+      judged.duplicates++;
+      if (!repeated.has(id)) judged.duplicateIds.push(id);
+      repeated.add(id);
+      judged.results.push({ index, status: 'duplicate' });
+      return;
+    }
+    seen.add(id);
+    // The envelope is published as the client sent it, not as parsed. The worker validates
+    // every entry again anyway (anything may XADD to the stream), so defaults and
+    // normalisation live in one place, and an API running an older schema does not strip
+    // fields a newer worker understands.
+    judged.valid.push(JSON.stringify(raw));
+    judged.results.push({ index, status: 'accepted' });
+  });
+  return judged;
 }
 
 /**
@@ -102,24 +152,7 @@ export function registerIngestRoute(app: FastifyInstance, options: IngestRouteOp
       const batch = checkBatch(request.body);
       if (!batch.ok) return reply.code(400).send({ error: batch.error } satisfies ErrorResponse);
 
-      const results: IngestResult[] = [];
-      const errors: IngestResponse['errors'] = [];
-      const valid: string[] = [];
-      batch.events.forEach((raw, index) => {
-        const parsed = parseEvent(raw);
-        if (parsed.ok) {
-          // The envelope is published as the client sent it, not as parsed. The worker
-          // validates every entry again anyway (anything may XADD to the stream), so
-          // defaults and normalisation live in one place, and an API running an older
-          // schema does not strip fields a newer worker understands.
-          valid.push(JSON.stringify(raw));
-          results.push({ index, status: 'accepted' });
-        } else {
-          errors.push({ index, error: parsed.error.message });
-          results.push({ index, status: 'rejected' });
-        }
-      });
-
+      const { results, errors, valid, duplicateIds, duplicates } = judgeEvents(batch.events);
       if (valid.length > 0) {
         // All or nothing from the client's view: if any XADD failed, answer 503 even though
         // some entries may be in the stream. "Accepted" then always means written, and the
@@ -135,9 +168,11 @@ export function registerIngestRoute(app: FastifyInstance, options: IngestRouteOp
       }
 
       // Counts only: payloads are never logged.
-      request.log.info({ ingested: valid.length, rejected: errors.length }, 'Ingested batch');
+      request.log.info({ ingested: valid.length, duplicates, rejected: errors.length }, 'Ingested batch');
       return reply.code(202).send({
         ingested: valid.length,
+        duplicates,
+        duplicate_ids: duplicateIds,
         rejected: errors.length,
         results,
         errors,
