@@ -9,15 +9,15 @@ const env = useConsumerTestEnv('failures');
 
 test('poison: every kind of invalid entry is dead-lettered with its original bytes; the good ones around it are processed', async () => {
   const good = [gitCommitEvent(null), gitCommitEvent(null), gitCommitEvent(null)];
+  const badType = JSON.stringify(makeEvent('not a type name'));
   const badSchema = JSON.stringify({ ...makeEvent('git.commit'), id: 'nope' });
-  const unknownType = JSON.stringify(makeEvent('git.rebase'));
   const notJson = '{"id": "01HZY8K3V4Q5R6S7T8V9W0X1YZ", ';
   const badBytes = Buffer.from([0xff, 0xfe, 0x00, 0x7b]);
 
   await publishAll(env.redis, env.keys.stream, [good[0]!, notJson, badSchema]);
   const noEventId = await env.redis.xadd(env.keys.stream, '*', 'payload', 'no event field here');
   const badBytesId = await env.redis.xadd(env.keys.stream, '*', 'event', badBytes);
-  await publishAll(env.redis, env.keys.stream, [unknownType, good[1]!, good[2]!]);
+  await publishAll(env.redis, env.keys.stream, [badType, good[1]!, good[2]!]);
 
   const consumer = env.start();
   await waitFor(async () => (await readDeadLetters(env.redis, env.keys.deadLetter)).length === 5, 10_000, { description: '5 dead letters' });
@@ -35,11 +35,11 @@ test('poison: every kind of invalid entry is dead-lettered with its original byt
   const events = letters.map((l) => l.fields.get('event'));
   expect(events).toContainEqual(Buffer.from(notJson));
   expect(events).toContainEqual(Buffer.from(badSchema));
-  expect(events).toContainEqual(Buffer.from(unknownType));
+  expect(events).toContainEqual(Buffer.from(badType));
   expect(events).toContainEqual(badBytes);
   const noEvent = letters.find((l) => field(l, 'stream_id') === noEventId);
   expect(noEvent?.fields.get('event')).toEqual(Buffer.alloc(0));
-  expect(field(noEvent, 'error')).toMatch(/no `event` field/);
+  expect(field(noEvent, 'error')).toMatch(/neither an `event` field nor the fields format/);
   expect(letters.find((l) => field(l, 'stream_id') === badBytesId)?.fields.get('event')).toEqual(badBytes);
   expect(field(letters.find((l) => l.fields.get('event')?.equals(Buffer.from(badSchema))), 'error')).toMatch(/^id: /);
   expect(consumer.handle.counters().deadLettered.invalid).toBe(5);
@@ -47,7 +47,11 @@ test('poison: every kind of invalid entry is dead-lettered with its original byt
 
 test.each([10, 500])('a value Postgres refuses (batch size %i) is retried without a restart and dead-lettered after exactly 3 attempts', async (batchSize) => {
   const good = Array.from({ length: 100 }, () => gitCommitEvent(null));
-  const refused = makeEvent('git.commit', { data: { message: 'a NUL \u0000 jsonb refuses' } });
+  // A value the parser accepts but this database refuses for good (a CHECK of the test's own).
+  await env.db.sql`DO $$ BEGIN
+    ALTER TABLE events ADD CONSTRAINT events_no_poison CHECK (NOT (data ? 'poison'));
+  EXCEPTION WHEN duplicate_object THEN NULL; END $$`;
+  const refused = makeEvent('system.heartbeat', { data: { poison: true } });
   const all = [...good.slice(0, 50), refused, ...good.slice(50)];
   await publishAll(env.redis, env.keys.stream, all);
 
@@ -62,7 +66,7 @@ test.each([10, 500])('a value Postgres refuses (batch size %i) is retried withou
   expect(field(letters[0], 'reason')).toBe('failed');
   expect(field(letters[0], 'attempts')).toBe('3');
   expect(letters[0]?.fields.get('event')).toEqual(Buffer.from(JSON.stringify(refused)));
-  expect(field(letters[0], 'error')).toMatch(/unicode|\\u0000|Unicode/i);
+  expect(field(letters[0], 'error')).toMatch(/events_no_poison/);
   // Two earlier attempts were warned about, and not dead-lettered early.
   expect(consumer.logs.find(`Event ${refused.id} failed (attempt`).map((l) => l['attempt'])).toEqual([1, 2]);
   expect(consumer.handle.counters().errors).toBe(3);
