@@ -10,3 +10,4 @@ export { startRedisServer, type PrivateRedis, type RedisServerOptions } from './
 export { spawnProcess, type ProcessExit, type ProcessLine, type SpawnOptions, type SpawnedProcess } from './child-process';
 export { seededRandom } from './random';
 export { useStreamTestEnv, type StreamTestEnv, type StreamTestEnvOptions, type TestHooks } from './stream-test-env';
+export * from './client-events';
