@@ -6,7 +6,7 @@ import { sessionEndDataSchema, sessionStartDataSchema, type FuelEvent } from '@f
  * The yardstick's SQL: the seed's per-event statements, one row each. This is NOT the
  * product (libs/core has the batched statements); it lives here so the bench can always run
  * the straightforward loop the issue measures the worker against, doing the same work:
- * the same tables, the same conflict rules, the same session semantics (CONTRACT §3).
+ * the same tables, the same conflict rules, the same session semantics (docs/contract.md §3).
  */
 
 type Db = Sql | TransactionSql;
