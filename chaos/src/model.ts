@@ -2,7 +2,7 @@ import type { Envelope } from './workload';
 
 /**
  * What PostgreSQL must hold after the run, computed from the published valid events with the
- * rules of CONTRACT §3 — independent of the worker's code.
+ * rules of docs/contract.md §3 — independent of the worker's code.
  */
 
 export interface ExpectedSession {

@@ -98,7 +98,7 @@ export async function verifyData(sql: Sql, redis: Redis, w: Workload, audit: Aud
   }
   for (const id of model.keys()) if (!seenSessions.has(id)) diffs.push(`${id}: missing`);
   const ended = [...model.values()].filter((m) => m.lifecycle === 'ended').length;
-  add('sessions match the model (CONTRACT §3: lifecycle, started_at, ended_at, end_reason, duration_ms, git_branch, model, source)', diffs.length === 0,
+  add('sessions match the model (docs/contract.md §3: lifecycle, started_at, ended_at, end_reason, duration_ms, git_branch, model, source)', diffs.length === 0,
     `${model.size} sessions expected (${ended} ended, ${model.size - ended} detected), ${sessions.length} rows; ${diffs.length} differ${diffs.length ? `: ${diffs.slice(0, 3).join('; ')}` : ''}`);
 
   // Workspaces and devices: one row each, none missing (the poison's may exist or not).

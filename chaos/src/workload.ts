@@ -20,7 +20,7 @@ export const EXPECTED_REASON: Record<PoisonKind, 'invalid' | 'failed'> = {
   'jsonb-refused': 'failed',
 };
 
-/** A valid event as published: the producer's envelope (CONTRACT §1). */
+/** A valid event as published: the producer's envelope (docs/contract.md §1). */
 export type Envelope = EnvelopeInput;
 
 export type Route = 'api' | 'direct';
