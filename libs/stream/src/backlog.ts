@@ -52,11 +52,38 @@ export interface BacklogGaugeOptions extends BacklogTarget {
   redis: Redis;
   /** A value younger than this is answered from memory; 0 reads Redis on every call. */
   maxAgeMs: number;
+  /**
+   * read() gives up waiting after this long (the read itself goes on, and caches its answer if
+   * one comes). Default: wait as long as the client does.
+   */
+  readTimeoutMs?: number;
 }
 
 export interface BacklogGauge {
-  /** The backlog, at most `maxAgeMs` old. Rejects when Redis could not be read (nothing is cached then). */
+  /**
+   * The backlog, at most `maxAgeMs` old. Rejects when Redis could not be read (nothing is
+   * cached then), or with BacklogReadTimeoutError after `readTimeoutMs`.
+   */
   read(): Promise<Backlog>;
+}
+
+/** Redis did not answer the backlog read within the gauge's readTimeoutMs. */
+export class BacklogReadTimeoutError extends Error {
+  readonly code = 'BACKLOG_READ_TIMEOUT' as const;
+  constructor(readonly timeoutMs: number) {
+    super(`the stream backlog could not be read within ${timeoutMs} ms`);
+    this.name = 'BacklogReadTimeoutError';
+  }
+}
+
+/** `promise`, or a rejection with BacklogReadTimeoutError once `timeoutMs` has passed. */
+function withTimeout(promise: Promise<Backlog>, timeoutMs: number | undefined): Promise<Backlog> {
+  if (timeoutMs === undefined) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new BacklogReadTimeoutError(timeoutMs)), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -65,7 +92,7 @@ export interface BacklogGauge {
  * flight share it instead of sending their own.
  */
 export function createBacklogGauge(options: BacklogGaugeOptions): BacklogGauge {
-  const { redis, stream, group, maxAgeMs } = options;
+  const { redis, stream, group, maxAgeMs, readTimeoutMs } = options;
   let cached: { value: Backlog; readAt: number } | undefined;
   let inFlight: Promise<Backlog> | undefined;
   return {
@@ -82,8 +109,10 @@ export function createBacklogGauge(options: BacklogGaugeOptions): BacklogGauge {
           .finally(() => {
             inFlight = undefined;
           });
+        // Nobody may be waiting when it fails (they timed out): keep it from being unhandled.
+        inFlight.catch(() => undefined);
       }
-      return inFlight;
+      return withTimeout(inFlight, readTimeoutMs);
     },
   };
 }

@@ -43,4 +43,4 @@ export {
   type ReplayOutcome,
   type ReplaySelection,
 } from './dead-letter-admin';
-export { createBacklogGauge, readBacklog, type Backlog, type BacklogGauge, type BacklogGaugeOptions, type BacklogTarget } from './backlog';
+export { BacklogReadTimeoutError, createBacklogGauge, readBacklog, type Backlog, type BacklogGauge, type BacklogGaugeOptions, type BacklogTarget } from './backlog';

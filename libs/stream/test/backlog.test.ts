@@ -1,4 +1,5 @@
-import { acknowledge, createBacklogGauge, ensureConsumerGroup, publishMany, readBacklog, readFromStream } from '@fuel-code/stream';
+import { acknowledge, BacklogReadTimeoutError, createBacklogGauge, ensureConsumerGroup, publishMany, readBacklog, readFromStream } from '@fuel-code/stream';
+import { createTestRedis, startRedisServer, uniqueStreamKeys, waitFor } from '@fuel-code/testing';
 import { useRedisKeys } from './helpers';
 
 const ctx = useRedisKeys('stream-backlog');
@@ -89,4 +90,30 @@ describe('createBacklogGauge', () => {
     await publish(1);
     expect(await gauge.read()).toEqual({ entries: 1, source: 'no-group' });
   });
+});
+
+test('readTimeoutMs: a Redis that does not answer makes read() reject with BacklogReadTimeoutError; the late answer is cached', async () => {
+  const server = await startRedisServer();
+  // No command timeout on this client: without the gauge's own bound, read() would wait forever.
+  const redis = createTestRedis(server.url);
+  const keys = uniqueStreamKeys('stream-backlog-hung');
+  const pid = server.pid();
+  if (pid === undefined) throw new Error('the private redis-server has no pid');
+  try {
+    await redis.xadd(keys.stream, '*', 'event', '{}');
+    const gauge = createBacklogGauge({ redis, ...keys, maxAgeMs: 600_000, readTimeoutMs: 200 });
+    process.kill(pid, 'SIGSTOP');
+    const err: unknown = await gauge.read().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BacklogReadTimeoutError);
+    expect(err).toMatchObject({ code: 'BACKLOG_READ_TIMEOUT', timeoutMs: 200 });
+
+    process.kill(pid, 'SIGCONT');
+    // The read that timed out for its caller still completes, and later callers get its answer.
+    const answer = await waitFor(() => gauge.read().catch(() => undefined), 10_000, { description: 'the backlog read to complete' });
+    expect(answer).toEqual({ entries: 1, source: 'no-group' });
+  } finally {
+    process.kill(pid, 'SIGCONT');
+    redis.disconnect();
+    await server.kill();
+  }
 });
