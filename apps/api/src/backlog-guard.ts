@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import type { BacklogGauge } from '@fuel-code/stream';
+import type { Backlog, BacklogGauge } from '@fuel-code/stream';
 import { toError } from '@fuel-code/core';
 
 /** How long a backlog reading is reused: a busy API reads Redis about once a second, not per request. */
@@ -37,19 +37,20 @@ export function createBacklogGuard(options: BacklogGuardOptions): preHandlerAsyn
   // Logged when it changes, not per refused request: a full backlog can last minutes.
   let full = false;
   return async function backlogGuard(request: FastifyRequest, reply: FastifyReply) {
-    let entries: number;
+    let backlog: Backlog;
     try {
-      entries = (await gauge.read()).entries;
+      backlog = await gauge.read();
     } catch (err) {
       request.log.warn({ error: toError(err).message }, 'Could not read the stream backlog: publishing without the check');
       return;
     }
+    const { entries, source } = backlog;
     if (entries < maxBacklog) {
-      if (full) request.log.info({ backlog: entries, maxBacklog }, 'Backlog below the high-water mark: accepting batches again');
+      if (full) request.log.info({ backlog: entries, source, maxBacklog }, 'Backlog below the high-water mark: accepting batches again');
       full = false;
       return;
     }
-    if (!full) request.log.warn({ backlog: entries, maxBacklog }, 'Backlog at the high-water mark: refusing batches with 503');
+    if (!full) request.log.warn({ backlog: entries, source, maxBacklog }, 'Backlog at the high-water mark: refusing batches with 503');
     full = true;
     return reply
       .code(503)
