@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import postgres, { type Sql, type TransactionSql } from 'postgres';
+import { createSqlClient } from '@fuel-code/db';
+
+/**
+ * postgres.js issue #1216: Postgres ends a session left idle inside a transaction
+ * (idle_in_transaction_session_timeout), sql.begin() rejects, but its callback goes on. With a
+ * pool of one the connection reopens for the next transaction, and the old callback's later
+ * statements, and the COMMIT it sends when it returns, used to run inside that next transaction.
+ */
+
+// This package sits below the test harness, so it makes its own throwaway database.
+const adminUrl = process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
+const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+const dbName = `fc_killed_tx_${randomBytes(5).toString('hex')}`;
+let url: string;
+let observer: Sql;
+
+beforeAll(async () => {
+  await admin.unsafe(`CREATE DATABASE "${dbName}"`);
+  const u = new URL(adminUrl);
+  u.pathname = `/${dbName}`;
+  url = u.toString();
+  observer = postgres(url, { max: 1, onnotice: () => undefined });
+  await observer`CREATE TABLE marks (label text NOT NULL)`;
+});
+afterAll(async () => {
+  await observer.end({ timeout: 1 });
+  await admin.unsafe(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+  await admin.end({ timeout: 1 });
+});
+beforeEach(async () => {
+  await observer`TRUNCATE marks`;
+});
+
+async function labels(): Promise<string[]> {
+  const rows = await observer<{ label: string }[]>`SELECT label FROM marks ORDER BY label`;
+  return rows.map((r) => r.label);
+}
+
+/** A promise and the function that settles it: the test's way to hold a callback at a point. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open = (): void => undefined;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+function codeOf(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+test('a transaction killed while idle: its later statements and its COMMIT run nowhere; the next transaction commits alone', async () => {
+  const sql = createSqlClient({ url, max: 1, idleInTransactionTimeoutMs: 200, applicationName: 'fc-killed-tx-test' });
+  try {
+    const resumeStale = gate();
+    const staleDone = gate();
+    const nextOpen = gate();
+    const staleErrors: (string | undefined)[] = [];
+
+    const stalled = sql.begin(async (tx) => {
+      await tx`INSERT INTO marks VALUES ('stale-before')`;
+      // Idle inside the transaction, past the timeout: Postgres ends the session.
+      await resumeStale.opened;
+      for (const label of ['stale-after-1', 'stale-after-2']) {
+        try {
+          await tx`INSERT INTO marks VALUES (${label})`;
+        } catch (err) {
+          staleErrors.push(codeOf(err));
+        }
+      }
+      staleDone.open();
+      // Returning makes begin() send COMMIT through this transaction's handler.
+      return 'returned';
+    });
+    const stalledOutcome = stalled.then(
+      () => 'resolved',
+      (err: unknown) => codeOf(err),
+    );
+    expect(await stalledOutcome).toBe('CONNECTION_CLOSED');
+
+    // The pool's one connection reopens for this transaction; the stale callback resumes inside it.
+    const next = sql.begin(async (tx) => {
+      await tx`INSERT INTO marks VALUES ('next-1')`;
+      nextOpen.open();
+      await staleDone.opened;
+      await tx`INSERT INTO marks VALUES ('next-2')`;
+      return 'next committed';
+    });
+    await nextOpen.opened;
+    resumeStale.open();
+    await expect(next).resolves.toBe('next committed');
+    await staleDone.opened;
+
+    expect(staleErrors).toEqual(['CONNECTION_CLOSED', 'CONNECTION_CLOSED']);
+    expect(await labels()).toEqual(['next-1', 'next-2']);
+    // And the pool goes on working.
+    await sql.begin((tx) => tx`INSERT INTO marks VALUES ('after')`);
+    expect(await labels()).toEqual(['after', 'next-1', 'next-2']);
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+});
+
+test('a statement issued through a transaction after it committed is refused, not run inside the next one', async () => {
+  const sql = createSqlClient({ url, max: 1 });
+  try {
+    let leaked: TransactionSql | undefined;
+    await sql.begin(async (tx) => {
+      await tx`INSERT INTO marks VALUES ('committed')`;
+      leaked = tx;
+    });
+    const other = gate();
+    const release = gate();
+    const next = sql.begin(async (tx) => {
+      await tx`INSERT INTO marks VALUES ('next')`;
+      other.open();
+      await release.opened;
+      return 'next committed';
+    });
+    await other.opened;
+    const late = leaked ? leaked`INSERT INTO marks VALUES ('late')`.then(() => 'ran', (err: unknown) => codeOf(err)) : undefined;
+    release.open();
+    await expect(next).resolves.toBe('next committed');
+    expect(await late).toBe('TRANSACTION_ENDED');
+    expect(await labels()).toEqual(['committed', 'next']);
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+});
