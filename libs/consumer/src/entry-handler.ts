@@ -16,6 +16,7 @@ import {
 import { deadLetterAndAck, eventField, type DeadLetter, type StreamEntry } from '@fuel-code/stream';
 import type { ConsumerConfig } from './config';
 import { notify, type ConsumerObserver, type EventOutcome } from './observer';
+import { createOutageBreaker, DEFAULT_OUTAGE_BREAKER } from './outage-breaker';
 import { redisCall, retryTransient, type RetryDeps } from './retry';
 import type { ConsumerCounters } from './stats';
 import { StoppedError } from './stop-signal';
@@ -71,6 +72,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
   const attempts = new Map<string, number>();
   const log = deps.logger;
   const workspaceIds = new WorkspaceIdCache();
+  const breaker = createOutageBreaker({ ...(config.outageBreaker ?? DEFAULT_OUTAGE_BREAKER), logger: log });
 
   async function writeDeadLetter(d: Omit<DeadLetter, 'consumer'>, type?: string): Promise<void> {
     const target = { stream: config.stream, group: config.group, deadLetterStream: config.deadLetterStream };
@@ -117,7 +119,9 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
         `processing event ${event.id}`,
         () => {
           started = Date.now();
-          return processEvent(deps.sql, event, deps.registry, eventLog, { workspaceIds });
+          return processEvent(deps.sql, event, deps.registry, eventLog, { workspaceIds }).catch((err: unknown) => {
+            throw breaker.eventFailed(event.id, err);
+          });
         },
         deps.retry,
       );
@@ -161,7 +165,9 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
         `processing a batch of ${events.length}`,
         () => {
           started = Date.now();
-          return processBatch(deps.sql, events, deps.registry, log, { workspaceIds });
+          return processBatch(deps.sql, events, deps.registry, log, { workspaceIds }).catch((err: unknown) => {
+            throw breaker.batchFailed(err);
+          });
         },
         deps.retry,
       );

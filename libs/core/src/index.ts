@@ -1,7 +1,7 @@
 export * from './envelope';
 export * from './errors';
 export { parseEvent, parseEventJson, type ParseResult } from './parse-event';
-export { classifyDbError, isTransientDbError } from './db-errors';
+export { classifyDbError, isTransientDbError, sqlStateOf } from './db-errors';
 export {
   createHandlerRegistry,
   type BatchEventHandler,
