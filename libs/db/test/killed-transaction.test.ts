@@ -127,3 +127,35 @@ test('a statement issued through a transaction after it committed is refused, no
     await sql.end({ timeout: 1 });
   }
 });
+
+test('work a failed transaction left running (a Promise.all that rejected early) is refused after the rollback, not run in the next one', async () => {
+  const sql = createSqlClient({ url, max: 1 });
+  try {
+    const resume = gate();
+    let lingering: Promise<string | undefined> | undefined;
+    const failed = sql.begin(async (tx) => {
+      const slowHandler = (async () => {
+        await resume.opened;
+        await tx`INSERT INTO marks VALUES ('lingering')`;
+      })();
+      lingering = slowHandler.then(() => 'ran', (err: unknown) => codeOf(err));
+      await Promise.all([slowHandler, Promise.reject(new Error('another write failed'))]);
+    });
+    await expect(failed).rejects.toThrow('another write failed');
+
+    const nextOpen = gate();
+    const next = sql.begin(async (tx) => {
+      await tx`INSERT INTO marks VALUES ('next')`;
+      nextOpen.open();
+      await lingering;
+      return 'next committed';
+    });
+    await nextOpen.opened;
+    resume.open();
+    await expect(next).resolves.toBe('next committed');
+    expect(await lingering).toBe('TRANSACTION_ENDED');
+    expect(await labels()).toEqual(['next']);
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+});
