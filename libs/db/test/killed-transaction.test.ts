@@ -45,6 +45,19 @@ function gate(): { opened: Promise<void>; open: () => void } {
   return { opened, open };
 }
 
+/** `promise`, or a rejection naming what was awaited once `ms` pass: a deadline, not a sleep. */
+async function withDeadline<T>(promise: Promise<T> | undefined, ms: number, what: string): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function codeOf(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
 }
@@ -155,6 +168,32 @@ test('work a failed transaction left running (a Promise.all that rejected early)
     await expect(next).resolves.toBe('next committed');
     expect(await lingering).toBe('TRANSACTION_ENDED');
     expect(await labels()).toEqual(['next']);
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+});
+
+test('queries still queued inside a transaction when its connection is killed are rejected, not left pending', async () => {
+  const sql = createSqlClient({ url, max: 1, applicationName: 'fc-killed-queue-test' });
+  try {
+    const started = gate();
+    let settled: Promise<PromiseSettledResult<unknown>[]> | undefined;
+    const killed = sql.begin(async (tx) => {
+      const [me] = await tx<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+      // One slow statement, then more than the connection pipelines (100): the rest wait in the
+      // transaction's own queue.
+      const queries = [tx`SELECT pg_sleep(30)`, ...Array.from({ length: 150 }, (_, i) => tx`SELECT ${i}::int AS i`)];
+      settled = Promise.allSettled(queries);
+      started.open();
+      await observer`SELECT pg_terminate_backend(${me?.pid ?? 0})`;
+      await settled;
+    });
+    await expect(killed).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
+    await started.opened;
+    const results = await withDeadline(settled, 10_000, 'the queued queries to settle');
+    expect(results?.map((r) => r.status)).toEqual(Array.from({ length: 151 }, () => 'rejected'));
+    // The first query on the reopened connection does not get the old session's FATAL error.
+    await expect(sql`SELECT 1 AS one`).resolves.toEqual([{ one: 1 }]);
   } finally {
     await sql.end({ timeout: 1 });
   }
