@@ -70,9 +70,9 @@ function parseEntry(entry: StreamEntry): ParseResult {
 export function createEntryHandler(deps: EntryHandlerDeps) {
   const { config, counters } = deps;
   const attempts = new Map<string, number>();
+  const breaker = createOutageBreaker({ ...(config.outageBreaker ?? DEFAULT_OUTAGE_BREAKER), logger: deps.logger });
   const log = deps.logger;
   const workspaceIds = new WorkspaceIdCache();
-  const breaker = createOutageBreaker({ ...(config.outageBreaker ?? DEFAULT_OUTAGE_BREAKER), logger: log });
 
   async function writeDeadLetter(d: Omit<DeadLetter, 'consumer'>, type?: string): Promise<void> {
     const target = { stream: config.stream, group: config.group, deadLetterStream: config.deadLetterStream };

@@ -1,7 +1,7 @@
 export * from './envelope';
 export * from './errors';
 export { parseEvent, parseEventJson, type ParseResult } from './parse-event';
-export { classifyDbError, isTransientDbError, sqlStateOf } from './db-errors';
+export { classifyDbError, isTransientDbError } from './db-errors';
 export {
   createHandlerRegistry,
   type BatchEventHandler,
@@ -16,3 +16,4 @@ export { createDefaultRegistry, handleSessionEnd, handleSessionEvents, handleSes
 export { processBatch, processEvent, type HandlerResult, type ProcessBatchOptions, type ProcessResult } from './process-batch';
 export { WorkspaceIdCache } from './workspace-id-cache';
 export type { Db } from './sql/types';
+export { sqlStateOf } from './db-errors';
