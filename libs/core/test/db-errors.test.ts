@@ -1,7 +1,7 @@
-import { captureLogs, makeEvent } from '@fuel-code/testing';
+import { captureLogs, sessionStartEvent } from '@fuel-code/testing';
 import {
   classifyDbError,
-  createHandlerRegistry,
+  createDefaultRegistry,
   processBatch,
   ProcessingError,
   sqlStateOf,
@@ -85,22 +85,33 @@ test('socket and driver errors have no SQLSTATE', () => {
  * The fast path fails for a reason of its own, so the batch runs again on the isolated path,
  * where each handler runs under a savepoint and a handler's failure is normally recorded and
  * kept to that event. An outage code raised there must fail the whole batch as an outage, not
- * be recorded as that event's handler failure.
+ * be recorded as a handler failure. A trigger on the session handler's table fails its first
+ * call with a code that is no outage, and every later one with the outage code (a sequence
+ * counts the calls: it is not rolled back with the fast path's transaction).
  */
 test.each(['53100', '42703', '25006'])('an outage code (%s) inside a handler savepoint on the isolated path fails the batch as a TransientError', async (code) => {
-  const registry = createHandlerRegistry();
-  registry.register('git.push', ({ sql }) => raised(code, sql).then((err) => Promise.reject(err)), {
-    batch: () => Promise.reject(new Error('a batch handler bug: run them one by one')),
-  });
-  const events = [makeEvent('git.push'), makeEvent('git.push')].map(parsed);
-  const logs = captureLogs();
+  const name = `fc_outage_${code.toLowerCase()}`;
+  await ctx.db.sql.unsafe(`
+    CREATE SEQUENCE ${name}_calls;
+    CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF nextval('${name}_calls') = 1 THEN RAISE EXCEPTION 'first call: no outage' USING ERRCODE = 'FC001'; END IF;
+      RAISE EXCEPTION 'then an outage' USING ERRCODE = '${code}';
+    END $$;
+    CREATE TRIGGER ${name} BEFORE INSERT OR UPDATE ON sessions FOR EACH ROW EXECUTE FUNCTION ${name}();`);
+  try {
+    const events = [sessionStartEvent(`s-${name}-1`), sessionStartEvent(`s-${name}-2`)].map(parsed);
+    const outcome = await processBatch(ctx.db.sql, events, createDefaultRegistry(), captureLogs().logger).catch((e: unknown) => e);
 
-  const outcome = await processBatch(ctx.db.sql, events, registry, logs.logger).catch((e: unknown) => e);
-  expect(outcome).toBeInstanceOf(TransientError);
-  expect(sqlStateOf(outcome)).toBe(code);
-  expect(logs.find('running its events one by one')).toHaveLength(1);
-  const [row] = await ctx.db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM events WHERE id = ANY(${events.map((e) => e.id)})`;
-  expect(row?.n).toBe(0);
-  const failures = await ctx.db.sql`SELECT 1 FROM event_handler_failures WHERE event_id = ANY(${events.map((e) => e.id)})`;
-  expect(failures).toHaveLength(0);
+    expect(outcome).toBeInstanceOf(TransientError);
+    expect(sqlStateOf(outcome)).toBe(code);
+    const [calls] = await ctx.db.sql.unsafe<{ n: string }[]>(`SELECT last_value::text AS n FROM ${name}_calls`);
+    expect(Number(calls?.n)).toBeGreaterThanOrEqual(2); // the isolated path ran
+    const ids = events.map((e) => e.id);
+    const [row] = await ctx.db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM events WHERE id = ANY(${ids})`;
+    expect(row?.n).toBe(0);
+    expect(await ctx.db.sql`SELECT 1 FROM event_handler_failures WHERE event_id = ANY(${ids})`).toHaveLength(0);
+  } finally {
+    await ctx.db.sql.unsafe(`DROP TRIGGER ${name} ON sessions; DROP FUNCTION ${name}(); DROP SEQUENCE ${name}_calls;`);
+  }
 });
