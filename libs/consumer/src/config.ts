@@ -1,3 +1,5 @@
+import type { OutageBreakerOptions } from './outage-breaker';
+
 export interface ConsumerConfig {
   stream: string;
   group: string;
@@ -22,6 +24,8 @@ export interface ConsumerConfig {
    * may take them over. If this one finishes after all, its copies are duplicates.
    */
   stuckBatchMs: number;
+  /** When several distinct events fail with one SQLSTATE, it is an outage (default: 3 within 10 s). */
+  outageBreaker?: OutageBreakerOptions;
 }
 
 export const DEFAULT_CONSUMER_CONFIG = {
