@@ -26,13 +26,14 @@ export type RelationshipTables = Awaited<ReturnType<typeof relationshipTables>>;
 
 /**
  * Process `batches` in a database of their own, one after another, or spread over
- * `workers` loops running at once (batch i goes to loop i mod workers), and return the
- * relationship tables they leave.
+ * `workers` loops running at once (batch i goes to loop i mod workers), then `afterwards`
+ * once they are all done, and return the relationship tables they leave.
  */
 export async function tablesAfter(
   batches: readonly (readonly FuelEvent[])[],
   logger: Logger,
   workers = 1,
+  afterwards: readonly FuelEvent[] = [],
 ): Promise<{ tables: RelationshipTables; results: ProcessResult[] }> {
   const db = await createTestDatabase('rel');
   try {
@@ -45,6 +46,7 @@ export async function tablesAfter(
       }
     });
     await Promise.all(loops);
+    if (afterwards.length > 0) results.push(...(await processBatch(db.sql, afterwards, registry, logger)));
     // A handler that threw would leave the same empty tables in every arrangement.
     expect(results.flatMap((r) => r.handlerResults).filter((h) => h.status !== 'ok')).toEqual([]);
     return { tables: await relationshipTables(db.sql), results };
