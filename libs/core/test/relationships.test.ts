@@ -177,3 +177,20 @@ test('relationship events before their session.start are stored under their sess
   const after = await db.sql`SELECT count(*)::int AS n FROM subagents WHERE session_id = 's-early' AND status = 'completed'`;
   expect(after).toEqual([{ n: 1 }]);
 });
+
+test('every column of the fuel-code schema’s four tables (its migrations 005 and 006) is here, so its queries run', async () => {
+  const fuelCodeColumns: Record<string, string[]> = {
+    subagents: ['id', 'session_id', 'agent_id', 'agent_type', 'agent_name', 'model', 'spawning_tool_use_id', 'isolation', 'run_in_background',
+      'status', 'started_at', 'ended_at', 'transcript_s3_key', 'metadata', 'created_at', 'is_inferred', 'teammate_id'],
+    teams: ['id', 'session_id', 'team_name', 'description', 'created_at', 'metadata'],
+    session_skills: ['id', 'session_id', 'skill_name', 'invoked_at', 'invoked_by', 'args', 'metadata'],
+    session_worktrees: ['id', 'session_id', 'worktree_name', 'branch', 'created_at', 'removed_at', 'had_changes', 'metadata'],
+  };
+  const rows = await useDb.db.sql<{ table_name: string; column_name: string }[]>`
+    SELECT table_name, column_name FROM information_schema.columns
+    WHERE table_schema = 'public' AND table_name IN ('subagents', 'teams', 'session_skills', 'session_worktrees')`;
+  for (const [table, columns] of Object.entries(fuelCodeColumns)) {
+    const have = new Set(rows.filter((r) => r.table_name === table).map((r) => r.column_name));
+    expect(columns.filter((c) => !have.has(c))).toEqual([]);
+  }
+});

@@ -24,27 +24,32 @@ $$;
 -- 'running'; no event sets 'failed' (a stop carries no outcome), it is kept for fuel-code's
 -- other writers.
 CREATE TABLE subagents (
-  id                TEXT PRIMARY KEY,
-  session_id        TEXT NOT NULL,
-  agent_id          TEXT NOT NULL,
+  id                   TEXT PRIMARY KEY,
+  session_id           TEXT NOT NULL,
+  agent_id             TEXT NOT NULL,
   -- The earliest start's when a start is known, else the earliest stop's.
-  agent_type        TEXT NOT NULL,
-  agent_name        TEXT,
-  model             TEXT,
-  team_name         TEXT,
-  isolation         TEXT,
-  run_in_background BOOLEAN NOT NULL DEFAULT false,
-  status            TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'completed', 'failed')),
-  started_at        TIMESTAMPTZ,
-  start_event_id    TEXT COLLATE "C",
-  ended_at          TIMESTAMPTZ,
-  stop_event_id     TEXT COLLATE "C",
+  agent_type           TEXT NOT NULL,
+  agent_name           TEXT,
+  model                TEXT,
+  team_name            TEXT,
+  isolation            TEXT,
+  run_in_background    BOOLEAN NOT NULL DEFAULT false,
+  status               TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'completed', 'failed')),
+  started_at           TIMESTAMPTZ,
+  start_event_id       TEXT COLLATE "C",
+  ended_at             TIMESTAMPTZ,
+  stop_event_id        TEXT COLLATE "C",
   -- subagent.stop's agent_transcript_path.
-  transcript_path   TEXT,
-  is_inferred       BOOLEAN NOT NULL DEFAULT false,
-  metadata          JSONB NOT NULL DEFAULT '{}'::jsonb,
-  created_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at        TIMESTAMPTZ NOT NULL DEFAULT now()
+  transcript_path      TEXT,
+  -- fuel-code's transcript pipeline writes these three; no event does. They are here so its
+  -- queries run unchanged (teammate_id without its foreign key).
+  transcript_s3_key    TEXT,
+  spawning_tool_use_id TEXT,
+  teammate_id          TEXT,
+  is_inferred          BOOLEAN NOT NULL DEFAULT false,
+  metadata             JSONB NOT NULL DEFAULT '{}'::jsonb,
+  created_at           TIMESTAMPTZ NOT NULL DEFAULT now(),
+  updated_at           TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 
 CREATE UNIQUE INDEX idx_subagents_session_agent ON subagents (session_id, agent_id);
@@ -52,48 +57,49 @@ CREATE UNIQUE INDEX idx_subagents_session_agent ON subagents (session_id, agent_
 -- One row per (session, team). The earliest team.create sets description and created_at; a
 -- team.message counts on its team, and one before any create makes the row without them.
 CREATE TABLE teams (
-  id              TEXT PRIMARY KEY,
-  session_id      TEXT NOT NULL,
-  team_name       TEXT NOT NULL,
-  description     TEXT,
-  created_at      TIMESTAMPTZ,
-  create_event_id TEXT COLLATE "C",
-  message_count   INTEGER NOT NULL DEFAULT 0,
-  metadata        JSONB NOT NULL DEFAULT '{}'::jsonb,
-  updated_at      TIMESTAMPTZ NOT NULL DEFAULT now()
+  id                   TEXT PRIMARY KEY,
+  session_id           TEXT NOT NULL,
+  team_name            TEXT NOT NULL,
+  description          TEXT,
+  created_at           TIMESTAMPTZ,
+  create_event_id      TEXT COLLATE "C",
+  message_count        INTEGER NOT NULL DEFAULT 0,
+  metadata             JSONB NOT NULL DEFAULT '{}'::jsonb,
+  updated_at           TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 
 CREATE UNIQUE INDEX idx_teams_session_name ON teams (session_id, team_name);
 
 -- One row per skill.invoke: id = the event's id.
 CREATE TABLE session_skills (
-  id         TEXT PRIMARY KEY,
-  session_id TEXT NOT NULL,
-  skill_name TEXT NOT NULL,
-  invoked_at TIMESTAMPTZ NOT NULL,
-  invoked_by TEXT,
-  args       TEXT,
-  metadata   JSONB NOT NULL DEFAULT '{}'::jsonb
+  id                   TEXT PRIMARY KEY,
+  session_id           TEXT NOT NULL,
+  skill_name           TEXT NOT NULL,
+  invoked_at           TIMESTAMPTZ NOT NULL,
+  invoked_by           TEXT,
+  args                 TEXT,
+  metadata             JSONB NOT NULL DEFAULT '{}'::jsonb
 );
 
 CREATE INDEX idx_session_skills_session ON session_skills (session_id);
 CREATE INDEX idx_session_skills_name ON session_skills (skill_name);
 
--- One row per (session, worktree_name): a create and its remove pair up by that key. A name
--- that is absent or empty is NULL, and NULLs pair with each other. The earliest create sets
--- branch and created_at, the earliest remove removed_at and had_changes.
+-- One row per (session, worktree_name): a create and its remove pair up by that key. A
+-- name that is absent, empty or blank is NULL (the client sends '' when the hook named
+-- none), and NULLs pair with each other. The earliest create sets branch and created_at,
+-- the earliest remove removed_at and had_changes.
 CREATE TABLE session_worktrees (
-  id              TEXT PRIMARY KEY,
-  session_id      TEXT NOT NULL,
-  worktree_name   TEXT,
-  branch          TEXT,
-  created_at      TIMESTAMPTZ,
-  create_event_id TEXT COLLATE "C",
-  removed_at      TIMESTAMPTZ,
-  remove_event_id TEXT COLLATE "C",
-  had_changes     BOOLEAN,
-  metadata        JSONB NOT NULL DEFAULT '{}'::jsonb,
-  updated_at      TIMESTAMPTZ NOT NULL DEFAULT now()
+  id                   TEXT PRIMARY KEY,
+  session_id           TEXT NOT NULL,
+  worktree_name        TEXT,
+  branch               TEXT,
+  created_at           TIMESTAMPTZ,
+  create_event_id      TEXT COLLATE "C",
+  removed_at           TIMESTAMPTZ,
+  remove_event_id      TEXT COLLATE "C",
+  had_changes          BOOLEAN,
+  metadata             JSONB NOT NULL DEFAULT '{}'::jsonb,
+  updated_at           TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 
 CREATE UNIQUE INDEX idx_session_worktrees_session_name ON session_worktrees (session_id, worktree_name) NULLS NOT DISTINCT;
