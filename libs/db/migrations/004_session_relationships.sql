@@ -82,7 +82,8 @@ CREATE TABLE session_skills (
 );
 
 CREATE INDEX idx_session_skills_session ON session_skills (session_id);
-CREATE INDEX idx_session_skills_name ON session_skills (skill_name);
+-- A hash index: skill_name has no length cap, and a btree entry holds at most about 2.7 kB.
+CREATE INDEX idx_session_skills_name ON session_skills USING hash (skill_name);
 
 -- One row per (session, worktree_name): a create and its remove pair up by that key. A
 -- name that is absent, empty or blank is NULL (the client sends '' when the hook named
