@@ -194,3 +194,25 @@ test('every column of the fuel-code schema’s four tables (its migrations 005 a
     expect(columns.filter((c) => !have.has(c))).toEqual([]);
   }
 });
+
+test('when one event’s row is refused, the rest of its batch still counts exactly once and the failure is recorded', async () => {
+  const db = useDb.db;
+  // This test's own database refuses one team name, so that event's handler fails for real.
+  await db.sql`ALTER TABLE teams ADD CONSTRAINT test_refuses_team CHECK (team_name <> 'refused')`;
+  try {
+    const registry = createDefaultRegistry();
+    const events = [
+      teamMessageEvent('s-iso', 'red'), teamCreateEvent('s-iso', 'red'), teamMessageEvent('s-iso', 'refused'),
+      teamMessageEvent('s-iso', 'red'), skillInvokeEvent('s-iso', 'commit'),
+    ].map(parsed);
+    const results = await processBatch(db.sql, events, registry, logs.logger);
+    expect(results.map((r) => r.handlerResults.map((h) => h.status))).toEqual([['ok'], ['ok'], ['failed'], ['ok'], ['ok']]);
+    const teams = await db.sql`SELECT team_name, message_count, description FROM teams WHERE session_id = 's-iso'`;
+    expect(teams.map((r) => ({ ...r }))).toEqual([{ team_name: 'red', message_count: 2, description: '' }]);
+    const failures = await db.sql`SELECT event_id, event_type FROM event_handler_failures WHERE event_id = ANY(${events.map((e) => e.id)})`;
+    expect(failures.map((r) => ({ ...r }))).toEqual([{ event_id: events[2]?.id, event_type: 'team.message' }]);
+    expect((await db.sql`SELECT count(*)::int AS n FROM session_skills WHERE session_id = 's-iso'`)[0]).toEqual({ n: 1 });
+  } finally {
+    await db.sql`ALTER TABLE teams DROP CONSTRAINT test_refuses_team`;
+  }
+});
