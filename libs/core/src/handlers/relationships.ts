@@ -38,15 +38,23 @@ export function subagentRows(items: readonly SubagentItem[]): SubagentEventRow[]
   });
 }
 
+/** Each create, and one row per team for its messages, counted: messages are most of them. */
 export function teamRows(items: readonly TeamItem[]): TeamEventRow[] {
-  return items.map(({ event }) => ({
-    kind: event.type === 'team.create' ? 'create' : 'message',
-    sessionId: event.data.session_id,
-    teamName: event.data.team_name,
-    eventId: event.id,
-    timestamp: event.timestamp,
-    description: event.type === 'team.create' ? (event.data.description ?? null) : null,
-  }));
+  const rows: TeamEventRow[] = [];
+  const counts = new Map<string, { kind: 'messages'; sessionId: string; teamName: string; messages: number }>();
+  for (const { event } of items) {
+    const { session_id: sessionId, team_name: teamName } = event.data;
+    if (event.type === 'team.create') {
+      rows.push({ kind: 'create', sessionId, teamName, eventId: event.id, timestamp: event.timestamp, description: event.data.description ?? null });
+      continue;
+    }
+    // No stored string holds U+0000 (Postgres refuses it), so it cannot be part of either name.
+    const key = `${sessionId}\u0000${teamName}`;
+    const counted = counts.get(key);
+    if (counted) counted.messages += 1;
+    else counts.set(key, { kind: 'messages', sessionId, teamName, messages: 1 });
+  }
+  return [...rows, ...counts.values()];
 }
 
 export function skillRows(items: readonly HandlerItem<'skill.invoke'>[]): SkillRow[] {

@@ -10,16 +10,13 @@ import type { Db } from './types';
  * One statement per batch for both kinds, one row per (session, team), in key order.
  */
 
-/** One team.create or team.message of the batch. */
-export interface TeamEventRow {
-  kind: 'create' | 'message';
-  sessionId: string;
-  teamName: string;
-  eventId: string;
-  timestamp: string;
-  /** Create only. */
-  description: string | null;
-}
+/**
+ * A team.create of the batch, or the batch's team.message events on one team, counted
+ * (`messages`): only creates need their time and id, to pick the earliest.
+ */
+export type TeamEventRow =
+  | { kind: 'create'; sessionId: string; teamName: string; eventId: string; timestamp: string; description: string | null }
+  | { kind: 'messages'; sessionId: string; teamName: string; messages: number };
 
 export async function upsertTeams(db: Db, rows: readonly TeamEventRow[]): Promise<void> {
   if (rows.length === 0) return;
@@ -28,14 +25,15 @@ export async function upsertTeams(db: Db, rows: readonly TeamEventRow[]): Promis
     WITH r AS (
       SELECT * FROM unnest(
         ${col((r) => r.kind)}::text[], ${col((r) => r.sessionId)}::text[], ${col((r) => r.teamName)}::text[],
-        ${col((r) => r.eventId)}::text[], ${col((r) => r.timestamp)}::text[], ${col((r) => r.description)}::text[]
-      ) AS r(kind, session_id, team_name, event_id, ts, description)
+        ${col((r) => (r.kind === 'create' ? r.eventId : null))}::text[], ${col((r) => (r.kind === 'create' ? r.timestamp : null))}::text[],
+        ${col((r) => (r.kind === 'create' ? r.description : null))}::text[], ${col((r) => (r.kind === 'create' ? 0 : r.messages))}::int[]
+      ) AS r(kind, session_id, team_name, event_id, ts, description, messages)
     ), c AS (
       SELECT DISTINCT ON (session_id, team_name) session_id, team_name, event_id, ts::timestamptz AS at, description
       FROM r WHERE kind = 'create'
       ORDER BY session_id, team_name, ts::timestamptz, event_id COLLATE "C"
     ), m AS (
-      SELECT session_id, team_name, count(*)::integer AS n FROM r WHERE kind = 'message' GROUP BY session_id, team_name
+      SELECT session_id, team_name, sum(messages)::integer AS n FROM r WHERE kind = 'messages' GROUP BY session_id, team_name
     )
     INSERT INTO teams (id, session_id, team_name, description, created_at, create_event_id, message_count)
     SELECT md5(length(session_id) || ':' || session_id || team_name), session_id, team_name,
