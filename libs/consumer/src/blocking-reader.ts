@@ -14,6 +14,11 @@ export class WatchdogTimeoutError extends Error {
  * XADD), guarded by a watchdog. Its connection never re-sends a command after a reconnect
  * (a re-sent BLOCK can hang forever) and fails pending commands at once instead of
  * retrying them; the consume loop's own backoff does the retrying.
+ *
+ * The watchdog is what notices a connection gone silent (no error, no close): no reply
+ * within the block time plus the margin, and the connection is replaced by a new one.
+ * The base connection's command timeout is not inherited: it would cut every BLOCK longer
+ * than itself short.
  */
 export class BlockingReader {
   private conn: Redis;
@@ -32,6 +37,7 @@ export class BlockingReader {
     const conn = this.base.duplicate({
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
+      commandTimeout: undefined,
       connectionName: this.connectionName,
     });
     conn.on('error', (err: Error) => this.logger.debug({ err }, 'blocking read connection error'));

@@ -42,3 +42,11 @@ export {
   type ReplayOutcome,
   type ReplaySelection,
 } from './dead-letter-admin';
+export {
+  createRedisConnection,
+  DEFAULT_DROP_AFTER_TIMEOUTS,
+  guardAgainstSilence,
+  unansweredSince,
+  type RedisConnectionOptions,
+  type SilenceGuardOptions,
+} from './redis-connection';
