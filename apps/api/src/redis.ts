@@ -20,7 +20,7 @@ export const REDIS_COMMAND_TIMEOUT_MS = 2_000;
 export function createRedisClient(url: string, logger: Logger): Redis {
   return createRedisConnection({
     url,
-    logger,
+    logger: logger.child({ component: 'redis' }),
     connectionName: 'fuel-code-api',
     commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS,
     queueWhileDisconnected: false,

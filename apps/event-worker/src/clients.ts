@@ -10,7 +10,7 @@ export function createRootLogger(config: Pick<WorkerConfig, 'logLevel'>): Logger
 }
 
 /** How long a command on the command connection may wait for its reply. */
-export const REDIS_COMMAND_TIMEOUT_MS = 5_000;
+export const REDIS_COMMAND_TIMEOUT_MS = 3_000;
 
 /**
  * The command connection (XACK, XAUTOCLAIM, the dead-letter script…; the blocking read has

@@ -24,10 +24,16 @@ export class BlockingReader {
   private conn: Redis;
   private closed = false;
 
+  /**
+   * @param onFailedRead called when a read fails (watchdog or connection error): Redis may
+   *   have served it and lost only the reply, leaving entries pending for this consumer that
+   *   nobody will read unless its own pending entries are read back.
+   */
   constructor(
     private readonly base: Redis,
     private readonly logger: Logger,
     private readonly connectionName: string,
+    private readonly onFailedRead: () => void = () => undefined,
     private readonly watchdogMarginMs = 5000,
   ) {
     this.conn = this.connect();
@@ -54,6 +60,7 @@ export class BlockingReader {
     try {
       return await Promise.race([readFromStream(conn, options), watchdog]);
     } catch (err) {
+      if (!this.closed) this.onFailedRead();
       if (err instanceof WatchdogTimeoutError) {
         this.logger.warn({ err }, 'Blocking read is stuck; replacing its connection');
         this.replace();

@@ -8,6 +8,7 @@ export const DEFAULT_DROP_AFTER_TIMEOUTS = 2;
 
 export interface RedisConnectionOptions {
   url: string;
+  /** The caller's child logger for this connection (e.g. `{ component: 'redis' }`). */
   logger: Logger;
   /** Shown in CLIENT LIST, so an operator can tell the connections apart. */
   connectionName?: string;
@@ -52,7 +53,7 @@ export function createRedisConnection(o: RedisConnectionOptions): Redis {
     retryStrategy: o.reconnectDelayMs ?? ((attempt) => Math.min(attempt * 100, 2_000)),
     ...(o.connectionName === undefined ? {} : { connectionName: o.connectionName }),
   });
-  const log = o.logger.child({ component: 'redis' });
+  const log = o.logger;
   let down = false;
   redis.on('error', (err: Error & { code?: unknown }) => {
     if (down) return;
