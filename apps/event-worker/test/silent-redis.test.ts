@@ -83,7 +83,7 @@ test('its Redis connections go silent while events flow: it heals unaided, store
     const probe = await healthz(base);
     return probe.status === 503 ? probe : undefined;
   }, 30_000, { description: '/healthz to say the outage', intervalMs: 100 });
-  expect(during.body['status']).toMatch(/^(redis-unanswered|stuck)$/);
+  expect(during.body['status']).toBe('redis-unanswered');
 
   // … and every event published before, during and after it is stored, once, within 30 s.
   await publishing.stop();

@@ -76,7 +76,9 @@ export interface SilenceGuardOptions {
 type Socket = Redis['stream'];
 
 interface SilenceState {
-  /** Commands timed out in a row on the current connection, none answered since. */
+  /** The connection `timeouts` counts for. */
+  counting: Socket | undefined;
+  /** Commands timed out in a row on that connection, none answered since. */
   timeouts: number;
   /** When the first of those timed out (cleared by any byte from Redis). */
   unansweredSince: number | undefined;
@@ -108,7 +110,7 @@ export function unansweredSince(redis: Redis): number | undefined {
  */
 export function guardAgainstSilence(redis: Redis, o: SilenceGuardOptions): void {
   if (states.has(redis)) return;
-  const state: SilenceState = { timeouts: 0, unansweredSince: undefined, droppedAt: undefined, drops: 0, deciding: false };
+  const state: SilenceState = { counting: undefined, timeouts: 0, unansweredSince: undefined, droppedAt: undefined, drops: 0, deciding: false };
   states.set(redis, state);
   const watched = new WeakSet<NonNullable<Socket>>();
 
@@ -149,6 +151,10 @@ export function guardAgainstSilence(redis: Redis, o: SilenceGuardOptions): void 
   const timedOut = (socket: Socket | undefined): void => {
     // A command sent on an earlier connection says nothing about this one.
     if (!socket || socket !== redis.stream || socket.destroyed) return;
+    if (state.counting !== socket) {
+      state.counting = socket;
+      state.timeouts = 0;
+    }
     state.timeouts++;
     state.unansweredSince ??= Date.now();
     if (state.timeouts < o.dropAfterTimeouts || state.deciding) return;
