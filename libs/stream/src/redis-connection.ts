@@ -75,20 +75,79 @@ export interface SilenceGuardOptions {
 
 type Socket = Redis['stream'];
 
-interface SilenceState {
+/** Per-client state of guardAgainstSilence; see there. */
+class SilenceGuard {
   /** The connection `timeouts` counts for. */
-  counting: Socket | undefined;
+  private counting: Socket | undefined;
   /** Commands timed out in a row on that connection, none answered since. */
-  timeouts: number;
+  private timeouts = 0;
   /** When the first of those timed out (cleared by any byte from Redis). */
   unansweredSince: number | undefined;
   /** When this outage's first drop happened, until the new connection answers. */
-  droppedAt: number | undefined;
-  drops: number;
-  deciding: boolean;
+  private droppedAt: number | undefined;
+  private drops = 0;
+  private deciding = false;
+  private readonly watched = new WeakSet<Socket>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly o: SilenceGuardOptions,
+  ) {}
+
+  /** Listen for replies on a connection, once per connection. */
+  watch(socket: Socket | undefined): void {
+    if (!socket || this.watched.has(socket)) return;
+    this.watched.add(socket);
+    socket.on('data', () => {
+      if (socket === this.redis.stream) this.answered();
+    });
+  }
+
+  timedOut(socket: Socket | undefined): void {
+    // A command sent on an earlier connection says nothing about this one.
+    if (!socket || socket !== this.redis.stream || socket.destroyed) return;
+    if (this.counting !== socket) {
+      this.counting = socket;
+      this.timeouts = 0;
+    }
+    this.timeouts++;
+    this.unansweredSince ??= Date.now();
+    if (this.timeouts < this.o.dropAfterTimeouts || this.deciding) return;
+    this.deciding = true;
+    // Decide after the event loop's next poll for I/O: a reply that arrived while the loop
+    // was busy is read first and resets the count, so a busy process is not taken for a
+    // silent connection.
+    setImmediate(() => {
+      this.deciding = false;
+      if (this.timeouts >= this.o.dropAfterTimeouts && socket === this.redis.stream && !socket.destroyed) this.drop(socket);
+    });
+  }
+
+  private answered(): void {
+    this.timeouts = 0;
+    this.unansweredSince = undefined;
+    if (this.droppedAt === undefined) return;
+    this.o.logger.info({ outageMs: Date.now() - this.droppedAt, drops: this.drops }, 'Redis answers on a new connection after the silent one was dropped');
+    this.droppedAt = undefined;
+    this.drops = 0;
+  }
+
+  private drop(socket: Socket): void {
+    const now = Date.now();
+    this.drops++;
+    if (this.droppedAt === undefined) {
+      this.droppedAt = now;
+      this.o.logger.warn(
+        { timeouts: this.timeouts, silentMs: now - (this.unansweredSince ?? now) },
+        `Redis left ${this.timeouts} commands in a row unanswered: dropping the silent connection and reconnecting`,
+      );
+    }
+    this.timeouts = 0;
+    socket.destroy();
+  }
 }
 
-const states = new WeakMap<Redis, SilenceState>();
+const guards = new WeakMap<Redis, SilenceGuard>();
 
 /**
  * Since when the client's commands have gone unanswered (ms since epoch): set by the first
@@ -96,7 +155,7 @@ const states = new WeakMap<Redis, SilenceState>();
  * Undefined while Redis answers, and for a client that is not guarded.
  */
 export function unansweredSince(redis: Redis): number | undefined {
-  return states.get(redis)?.unansweredSince;
+  return guards.get(redis)?.unansweredSince;
 }
 
 /**
@@ -109,74 +168,18 @@ export function unansweredSince(redis: Redis): number | undefined {
  * connection answers. Needs `commandTimeout` on the client; one guard per client.
  */
 export function guardAgainstSilence(redis: Redis, o: SilenceGuardOptions): void {
-  if (states.has(redis)) return;
-  const state: SilenceState = { counting: undefined, timeouts: 0, unansweredSince: undefined, droppedAt: undefined, drops: 0, deciding: false };
-  states.set(redis, state);
-  const watched = new WeakSet<NonNullable<Socket>>();
-
-  const answered = (): void => {
-    state.timeouts = 0;
-    state.unansweredSince = undefined;
-    if (state.droppedAt === undefined) return;
-    o.logger.info(
-      { outageMs: Date.now() - state.droppedAt, drops: state.drops },
-      'Redis answers on a new connection after the silent one was dropped',
-    );
-    state.droppedAt = undefined;
-    state.drops = 0;
-  };
-
-  const watch = (socket: Socket | undefined): void => {
-    if (!socket || watched.has(socket)) return;
-    watched.add(socket);
-    socket.on('data', () => {
-      if (socket === redis.stream) answered();
-    });
-  };
-
-  const drop = (socket: NonNullable<Socket>): void => {
-    const now = Date.now();
-    state.drops++;
-    if (state.droppedAt === undefined) {
-      state.droppedAt = now;
-      o.logger.warn(
-        { timeouts: state.timeouts, silentMs: now - (state.unansweredSince ?? now) },
-        `Redis left ${state.timeouts} commands in a row unanswered: dropping the silent connection and reconnecting`,
-      );
-    }
-    state.timeouts = 0;
-    socket.destroy();
-  };
-
-  const timedOut = (socket: Socket | undefined): void => {
-    // A command sent on an earlier connection says nothing about this one.
-    if (!socket || socket !== redis.stream || socket.destroyed) return;
-    if (state.counting !== socket) {
-      state.counting = socket;
-      state.timeouts = 0;
-    }
-    state.timeouts++;
-    state.unansweredSince ??= Date.now();
-    if (state.timeouts < o.dropAfterTimeouts || state.deciding) return;
-    state.deciding = true;
-    // Decide after the event loop's next poll for I/O: a reply that arrived while the loop
-    // was busy is read first and resets the count, so a busy process is not taken for a
-    // silent connection.
-    setImmediate(() => {
-      state.deciding = false;
-      if (state.timeouts >= o.dropAfterTimeouts && socket === redis.stream && !socket.destroyed) drop(socket);
-    });
-  };
-
+  if (guards.has(redis)) return;
+  const guard = new SilenceGuard(redis, o);
+  guards.set(redis, guard);
   const send = redis.sendCommand.bind(redis);
   // Every command goes through sendCommand (pipelines and scripts too). ioredis itself
   // replaces it per instance the same way in monitor mode.
   redis.sendCommand = (command, stream) => {
     const socket: Socket | undefined = redis.stream;
-    watch(socket);
+    guard.watch(socket);
     const result = send(command, stream);
     command.promise.catch((err: unknown) => {
-      if (err instanceof Error && err.message === COMMAND_TIMED_OUT) timedOut(socket);
+      if (err instanceof Error && err.message === COMMAND_TIMED_OUT) guard.timedOut(socket);
     });
     return result;
   };
