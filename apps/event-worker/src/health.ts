@@ -16,6 +16,8 @@ export interface LivenessOptions {
   lastActivityAt?: () => number;
   /** Stuck when nothing progressed for this long: the read's block time plus a margin. */
   staleAfterMs: number;
+  /** Since when the command connection's commands go unanswered (a silent connection). */
+  redisUnansweredSince?: () => number | undefined;
   now?: () => number;
 }
 
@@ -29,6 +31,9 @@ export function liveness(o: LivenessOptions): Probe {
   const now = (o.now ?? Date.now)();
   if (!health) return { ok: false, body: { status: 'starting' } };
   if (!health.running) return { ok: false, body: { status: 'stopped' } };
+  // A silent connection is replaced within seconds, well before staleAfterMs: say so while it lasts.
+  const unanswered = o.redisUnansweredSince?.();
+  if (unanswered !== undefined) return { ok: false, body: { status: 'redis-unanswered', sinceMs: now - unanswered } };
   const last = Math.max(health.lastProgressAt, o.lastActivityAt?.() ?? 0);
   const body = { lastProgressAt: new Date(last).toISOString(), sinceMs: now - last, thresholdMs: o.staleAfterMs };
   return now - last <= o.staleAfterMs ? { ok: true, body: { status: 'ok', ...body } } : { ok: false, body: { status: 'stuck', ...body } };

@@ -56,8 +56,12 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   const ref = { stream: config.stream, group: config.group, consumer: config.consumerName };
   const signal = createStopSignal();
   const counters = createCounters();
-  // Named after the consumer so an operator (or a test) can find it in CLIENT LIST.
-  const reader = new BlockingReader(redis, log, `fc-read:${config.consumerName.replace(/[^\w:.-]/g, '_')}`);
+  let retryDueAt: number | undefined;
+  // Named after the consumer so an operator (or a test) can find it in CLIENT LIST. After a
+  // failed read (its reply may be lost with entries handed to us), read our pending back.
+  const reader = new BlockingReader(redis, log, `fc-read:${config.consumerName.replace(/[^\w:.-]/g, '_')}`, () => {
+    retryDueAt = Date.now();
+  });
   /** Ids of the batches in hand: their idle time is reset regularly (until stuckBatchMs), so no live work is reclaimed. */
   const inHand = new Map<readonly string[], { since: number; warned: boolean }>();
   const heldIds = () => [...inHand.keys()].flat();
@@ -65,7 +69,6 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   const retry: RetryDeps = { signal, logger: log, ...(deps.backoff ? { backoff: deps.backoff } : {}) };
   const entryHandler = createEntryHandler({ ...deps, logger: log, counters, retry });
   const health: ConsumerHealth = { lastProgressAt: Date.now(), running: true };
-  let retryDueAt: number | undefined;
   let nextReclaimAt = 0;
   /** XACKs still in flight while the next batches are read and processed. */
   const acks = new InFlight();
