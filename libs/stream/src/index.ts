@@ -42,3 +42,15 @@ export {
   type ReplayOutcome,
   type ReplaySelection,
 } from './dead-letter-admin';
+export {
+  claimIdleBounded,
+  entryBytes,
+  oversizedEntryError,
+  readNewBounded,
+  readOwnPendingBounded,
+  type BoundedRead,
+  type BoundedReadOptions,
+  type BoundedReadTarget,
+  type ByteLimits,
+  type OversizedEntry,
+} from './bounded-read';
