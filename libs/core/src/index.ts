@@ -16,3 +16,4 @@ export { createDefaultRegistry, handleSessionEnd, handleSessionEvents, handleSes
 export { processBatch, processEvent, type HandlerResult, type ProcessBatchOptions, type ProcessResult } from './process-batch';
 export { WorkspaceIdCache } from './workspace-id-cache';
 export type { Db } from './sql/types';
+export { parseUrlFaithfully, redactUrl, redactUrlIn } from './redact-url';
