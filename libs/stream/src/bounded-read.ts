@@ -64,10 +64,11 @@ local function take(entry, attempts)
   oversized[#oversized + 1] = size
 end
 
--- How many entries the next step may read: 0 when done.
+-- How many entries the next step may read: 0 when done. At most 1000, which Lua can unpack
+-- into one XCLAIM.
 local function step()
   if seen >= count or bytes >= maxBatch then return 0 end
-  return math.min(count - seen, math.max(1, math.floor((maxBatch - bytes) / maxEntry)))
+  return math.min(count - seen, 1000, math.max(1, math.floor((maxBatch - bytes) / maxEntry)))
 end
 `;
 

@@ -205,3 +205,14 @@ test('runs on a server that has never seen the scripts (EVALSHA, then EVAL on NO
     await server.stop();
   }
 });
+
+test('claims 9000 small idle entries in one call when the limits allow (XCLAIM steps of at most 1000, what Lua can unpack)', async () => {
+  await ensureConsumerGroup(ctx.redis, ctx.keys);
+  const pipeline = ctx.redis.pipeline();
+  for (let i = 0; i < 9000; i++) pipeline.xadd(ctx.keys.stream, '*', 'event', small(i));
+  await pipeline.exec();
+  await readFromStream(ctx.redis, { ...ctx.keys, consumer: 'c1', count: 9000 });
+  const read = await claimIdleBounded(ctx.redis, target('c2'), { maxEntryBytes: 1024, maxBatchBytes: 1024 * 1024 * 1024, count: 9000, minIdleMs: 0 });
+  expect(read.entries).toHaveLength(9000);
+  expect(read.entries[8999]?.fields.get('event')).toEqual(small(8999));
+});
