@@ -64,6 +64,8 @@ export function runConsumer(
       statsIntervalMs: 60_000,
       stopTimeoutMs: 8000,
       stuckBatchMs: 60_000,
+      maxEntryBytes: 1024 * 1024,
+      maxBatchBytes: 4 * 1024 * 1024,
       ...config,
     },
   });

@@ -52,3 +52,15 @@ export {
   type RedisConnectionOptions,
   type SilenceGuardOptions,
 } from './redis-connection';
+export {
+  claimIdleBounded,
+  entryBytes,
+  oversizedEntryError,
+  readNewBounded,
+  readOwnPendingBounded,
+  type BoundedRead,
+  type BoundedReadOptions,
+  type BoundedReadTarget,
+  type ByteLimits,
+  type OversizedEntry,
+} from './bounded-read';
