@@ -102,11 +102,31 @@ export function decidingLinkRows<T extends { localPath: string | null }>(rows: r
   return rows.filter((r) => keep.has(r));
 }
 
+/**
+ * For the device upsert: each device's earliest and latest rows (first/last seen), and the
+ * latest of its rows with a name hint and of those with a type hint.
+ */
+export function decidingDeviceRows<T extends { name: string | null; type: string | null }>(
+  rows: readonly T[],
+  keyOf: (row: T) => string,
+  msOf: (row: T) => number,
+): T[] {
+  const keep = new Set([
+    ...decidingRows(rows, keyOf, msOf, true),
+    ...decidingRows(rows.filter((r) => r.name !== null), keyOf, msOf),
+    ...decidingRows(rows.filter((r) => r.type !== null), keyOf, msOf),
+  ]);
+  return rows.filter((r) => keep.has(r));
+}
+
 /** Devices and workspace links of the new events: two statements, issued together. */
 export function upsertSightings(db: Db, fresh: readonly StoredItem[]): Promise<void>[] {
   const sightings = fresh.map(({ event, workspaceId }) => ({
     workspaceId,
     deviceId: event.device_id,
+    eventId: event.id,
+    name: event.device_name,
+    type: event.device_type,
     localPath: localPathOf(event),
     activeAt: event.timestamp,
     ms: Date.parse(event.timestamp),
@@ -115,7 +135,13 @@ export function upsertSightings(db: Db, fresh: readonly StoredItem[]): Promise<v
   return [
     upsertDevices(
       db,
-      decidingRows(sightings, (s) => s.deviceId, ms, true).map((s) => ({ deviceId: s.deviceId, seenAt: s.activeAt })),
+      decidingDeviceRows(sightings, (s) => s.deviceId, ms).map((s) => ({
+        deviceId: s.deviceId,
+        eventId: s.eventId,
+        seenAt: s.activeAt,
+        name: s.name,
+        type: s.type,
+      })),
     ),
     upsertWorkspaceDevices(db, decidingLinkRows(sightings, (s) => `${s.workspaceId}\u0000${s.deviceId}`, ms)),
   ];

@@ -4,9 +4,10 @@ import { handleSessionEvents } from './session';
 /** The registry the worker runs with. Types without a handler are only persisted. */
 export function createDefaultRegistry(): HandlerRegistry {
   return createHandlerRegistry({
-    // One handler for both: a batch's starts and ends are upserted by one statement.
+    // One handler for the three: a batch's session events are upserted by one statement.
     'session.start': handleSessionEvents,
     'session.end': handleSessionEvents,
+    'session.compact': handleSessionEvents,
   });
 }
 
