@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { Sql, TransactionSql } from 'postgres';
 import { classifyDbError, errorCodeOf, isTransientDbError } from './db-errors';
-import type { EventType, FuelEvent } from './envelope';
+import { GIT_TYPES, SESSION_TYPES, type EventType, type FuelEvent } from './envelope';
 import { FuelCodeError, TransientError, toError } from './errors';
 import type { EventHandler, HandlerItem, HandlerRegistry } from './registry';
 import { recordHandlerFailure, recordPayloadFailures } from './sql/events';
+import { relinkGitSessions, type RelinkScope } from './sql/git-activity';
 import { storeEvents, upsertSightings, type HandlerResult, type ProcessResult, type StoredBatch } from './store-batch';
 import type { WorkspaceIdCache } from './workspace-id-cache';
 
@@ -113,6 +114,20 @@ interface Batch {
   known: ReadonlyMap<string, string> | undefined;
 }
 
+/**
+ * What the batch's handled events can change git links on: its git events, and the sessions
+ * its session events write. Empty when it has neither: then no lock and no relink.
+ */
+export function relinkScope(handled: readonly HandlerItem[]): RelinkScope {
+  const git: RelinkScope['git'][number][] = [];
+  const sessionIds = new Set<string>();
+  for (const { event, workspaceId } of handled) {
+    if (GIT_TYPES.has(event.type)) git.push({ id: event.id, workspaceId, deviceId: event.device_id });
+    else if (SESSION_TYPES.has(event.type)) sessionIds.add((event.data as { cc_session_id: string }).cc_session_id);
+  }
+  return { git, sessionIds: [...sessionIds].sort() };
+}
+
 async function fastPath(tx: TransactionSql, { events, registry, logger, known }: Batch): Promise<StoredBatch> {
   const stored = await storeEvents(tx, events, known);
   const writes: Promise<unknown>[] = [];
@@ -122,6 +137,10 @@ async function fastPath(tx: TransactionSql, { events, registry, logger, known }:
     for (const { event } of items) ok.set(event.id, { type: event.type, status: 'ok' });
   }
   writes.push(...upsertSightings(tx, stored.fresh), recordPayloadFailures(tx, stored.unhandled));
+  // Sent last on the same connection, so Postgres runs them after every write above (the
+  // session and git handlers send their statements before their first await): the git-link
+  // lock is then held only from the relink to the commit, with no round trip of its own.
+  writes.push(...relinkGitSessions(tx, relinkScope(stored.handled)));
   await Promise.all(writes);
   return markAll(stored, ok);
 }
@@ -145,6 +164,9 @@ async function isolatedPath(tx: TransactionSql, { events, registry, logger, know
   await recordPayloadFailures(tx, stored.unhandled);
   // Last, so the shared device and link rows stay locked only until the commit.
   await Promise.all(upsertSightings(tx, stored.fresh));
+  // After every handler's savepoint, whatever each came to: a failed handler's writes are
+  // gone, and relinking a key it did not change recomputes the same links.
+  await Promise.all(relinkGitSessions(tx, relinkScope(stored.handled)));
   return markAll(stored, results);
 }
 

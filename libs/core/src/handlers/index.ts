@@ -1,4 +1,5 @@
 import { createHandlerRegistry, type HandlerRegistry } from '../registry';
+import { handleGitEvents } from './git';
 import { handleSessionEvents } from './session';
 
 /** The registry the worker runs with. Types without a handler are only persisted. */
@@ -8,7 +9,12 @@ export function createDefaultRegistry(): HandlerRegistry {
     'session.start': handleSessionEvents,
     'session.end': handleSessionEvents,
     'session.compact': handleSessionEvents,
+    // One handler for the four: one statement stores a batch's git rows.
+    'git.commit': handleGitEvents,
+    'git.push': handleGitEvents,
+    'git.checkout': handleGitEvents,
+    'git.merge': handleGitEvents,
   });
 }
 
-export { handleSessionEvents };
+export { handleGitEvents, handleSessionEvents };
