@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Sql, TransactionSql } from 'postgres';
 import { classifyDbError, errorCodeOf, isTransientDbError } from './db-errors';
 import { GIT_TYPES, SESSION_TYPES, type EventType, type FuelEvent } from './envelope';
+import { eventSessionId } from './event-session';
 import { FuelCodeError, TransientError, toError } from './errors';
 import type { EventHandler, HandlerItem, HandlerRegistry } from './registry';
 import { recordHandlerFailure, recordPayloadFailures } from './sql/events';
@@ -95,7 +96,9 @@ function groupByHandler(fresh: readonly HandlerItem[], registry: HandlerRegistry
     groups.set(handler, group);
   }
   // One order for every batch, so batches in flight at once take their locks in one order.
-  return [...groups.values()].sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
+  // Git rows go last: their insert looks up the sessions the batch has just written.
+  const rank = (g: HandlerGroup) => `${GIT_TYPES.has(g.label) ? 1 : 0}${g.label}`;
+  return [...groups.values()].sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0));
 }
 
 function markAll(stored: StoredBatch, results: ReadonlyMap<string, HandlerResult>): StoredBatch {
@@ -122,7 +125,9 @@ export function relinkScope(handled: readonly HandlerItem[]): RelinkScope {
   const git: RelinkScope['git'][number][] = [];
   const sessionIds = new Set<string>();
   for (const { event, workspaceId } of handled) {
-    if (GIT_TYPES.has(event.type)) git.push({ id: event.id, workspaceId, deviceId: event.device_id });
+    if (GIT_TYPES.has(event.type)) {
+      git.push({ id: event.id, workspaceId, deviceId: event.device_id, storedSessionId: eventSessionId(event) });
+    }
     else if (SESSION_TYPES.has(event.type)) sessionIds.add((event.data as { cc_session_id: string }).cc_session_id);
   }
   return { git, sessionIds: [...sessionIds].sort() };

@@ -72,14 +72,17 @@ export async function insertGitActivity(db: Db, rows: readonly GitActivityRow[])
 
 /** What a batch did that can change git links. */
 export interface RelinkScope {
-  /** The batch's git events: their rows, and their (workspace, device) keys. */
-  git: readonly { id: string; workspaceId: string; deviceId: string }[];
+  /**
+   * The batch's git events: their rows, their (workspace, device) keys, and the session_id
+   * their events rows were inserted with (the envelope's).
+   */
+  git: readonly { id: string; workspaceId: string; deviceId: string; storedSessionId: string | null }[];
   /** The sessions the batch's session events wrote. */
   sessionIds: readonly string[];
 }
 
 /** Advisory-lock class of the (workspace, device) keys whose git links are being settled. */
-const GIT_LINK_LOCK_CLASS = 120_001;
+export const GIT_LINK_LOCK_CLASS = 120_001;
 
 /**
  * The last statements of a batch's transaction: lock every (workspace, device) key the batch
@@ -90,38 +93,61 @@ const GIT_LINK_LOCK_CLASS = 120_001;
  * once the lock is granted, so of two transactions on one key the later sees the other's
  * committed rows: the link is the same in whichever order they commit. Both statements are
  * sent at once; the lock is held from here to the commit.
+ *
+ * Lookups go through unnest joins, so each is an index probe whatever the planner thinks of
+ * a fast-growing table; only rows whose link differs are written. An events row holds what
+ * its git row held (or, for the batch's own, what it was inserted with), so that is what its
+ * new link is compared with.
  */
 export function relinkGitSessions(db: Db, scope: RelinkScope): Promise<unknown>[] {
   if (scope.git.length === 0 && scope.sessionIds.length === 0) return [];
   const sessionIds = [...scope.sessionIds];
-  const gitIds = scope.git.map((g) => g.id);
+  const git = (pick: (g: RelinkScope['git'][number]) => string | null) => scope.git.map(pick);
+  // OFFSET 0 keeps each LATERAL lookup a nested loop of index probes: the planner would
+  // otherwise hash-join whole tables while their statistics lag behind their growth.
   const lock = db`
     SELECT pg_advisory_xact_lock(${GIT_LINK_LOCK_CLASS}, k.key) FROM (
       SELECT DISTINCT hashtext(w || chr(31) || d) AS key FROM (
-        SELECT * FROM unnest(${scope.git.map((g) => g.workspaceId)}::text[], ${scope.git.map((g) => g.deviceId)}::text[]) AS g(w, d)
-        UNION ALL SELECT workspace_id, device_id FROM sessions WHERE id = ANY(${sessionIds}::text[])
-        UNION ALL SELECT moved_from_workspace_id, moved_from_device_id FROM sessions
-                  WHERE id = ANY(${sessionIds}::text[]) AND moved_from_workspace_id IS NOT NULL
+        SELECT * FROM unnest(${git((g) => g.workspaceId)}::text[], ${git((g) => g.deviceId)}::text[]) AS g(w, d)
+        UNION ALL
+        SELECT k.w, k.d FROM unnest(${sessionIds}::text[]) AS x(id)
+          CROSS JOIN LATERAL (SELECT * FROM sessions s WHERE s.id = x.id OFFSET 0) s
+          CROSS JOIN LATERAL (VALUES (s.workspace_id, s.device_id), (s.moved_from_workspace_id, s.moved_from_device_id)) AS k(w, d)
+        WHERE k.w IS NOT NULL
       ) keys
       ORDER BY 1
     ) k`;
   const relink = db`
-    WITH changed AS (SELECT workspace_id, device_id, started_at, ended_at FROM sessions WHERE id = ANY(${sessionIds}::text[])),
-    candidates AS (
-      SELECT id FROM git_activity WHERE id = ANY(${gitIds}::text[])
-      UNION SELECT id FROM git_activity WHERE session_id = ANY(${sessionIds}::text[])
-      UNION SELECT g.id FROM changed c JOIN git_activity g
-              ON g.workspace_id = c.workspace_id AND g.device_id = c.device_id
-             AND g."timestamp" >= c.started_at AND (c.ended_at IS NULL OR g."timestamp" <= c.ended_at)
+    WITH batch AS (
+      SELECT * FROM unnest(${git((g) => g.id)}::text[], ${git((g) => g.storedSessionId)}::text[]) AS b(id, stored)
     ),
-    links AS (
-      SELECT g.id, ${coveringSession(db)} AS session_id FROM candidates JOIN git_activity g USING (id)
+    changed AS (
+      SELECT s.* FROM unnest(${sessionIds}::text[]) AS x(id)
+      CROSS JOIN LATERAL (SELECT s.id, s.workspace_id, s.device_id, s.started_at, s.ended_at FROM sessions s WHERE s.id = x.id OFFSET 0) s
+    ),
+    candidates AS (
+      SELECT id FROM batch
+      UNION SELECT g.id FROM changed c CROSS JOIN LATERAL (SELECT g.id FROM git_activity g WHERE g.session_id = c.id OFFSET 0) g
+      UNION SELECT g.id FROM changed c CROSS JOIN LATERAL (
+              SELECT g.id FROM git_activity g
+              WHERE g.workspace_id = c.workspace_id AND g.device_id = c.device_id
+                AND g."timestamp" >= c.started_at AND (c.ended_at IS NULL OR g."timestamp" <= c.ended_at) OFFSET 0) g
+    ),
+    links AS MATERIALIZED (
+      SELECT g.id, g.session_id AS was, b.id IS NOT NULL AS own, b.stored, ${coveringSession(db)} AS now
+      FROM candidates c
+      CROSS JOIN LATERAL (SELECT g.id, g.workspace_id, g.device_id, g."timestamp", g.session_id FROM git_activity g WHERE g.id = c.id OFFSET 0) g
+      LEFT JOIN batch b ON b.id = g.id
+    ),
+    git_moved AS MATERIALIZED (SELECT id, now FROM links WHERE was IS DISTINCT FROM now),
+    events_moved AS MATERIALIZED (
+      SELECT id, now FROM links WHERE CASE WHEN own THEN stored IS DISTINCT FROM now ELSE was IS DISTINCT FROM now END
     ),
     git AS (
-      UPDATE git_activity g SET session_id = l.session_id FROM links l
-      WHERE g.id = l.id AND g.session_id IS DISTINCT FROM l.session_id
+      UPDATE git_activity g SET session_id = (SELECT m.now FROM git_moved m WHERE m.id = g.id)
+      WHERE g.id = ANY(ARRAY(SELECT id FROM git_moved))
     )
-    UPDATE events e SET session_id = l.session_id FROM links l
-    WHERE e.id = l.id AND e.session_id IS DISTINCT FROM l.session_id`;
+    UPDATE events e SET session_id = (SELECT m.now FROM events_moved m WHERE m.id = e.id)
+    WHERE e.id = ANY(ARRAY(SELECT id FROM events_moved))`;
   return [lock, relink];
 }
