@@ -69,7 +69,7 @@ SET placed_at = COALESCE(
       ORDER BY e."timestamp", e.id LIMIT 1), '');
 
 -- The git link looks up the sessions of a workspace and device by start time.
-CREATE INDEX sessions_workspace_device_started_idx ON sessions (workspace_id, device_id, started_at);
+CREATE INDEX sessions_workspace_device_started_idx ON sessions (workspace_id, device_id, started_at, id);
 
 -- Devices: the latest event with a `_device_name` (`_device_type`) hint names (types) the
 -- device. Without one: the device id and 'local', as before.
@@ -136,5 +136,5 @@ CREATE TABLE git_activity (
 );
 
 CREATE INDEX git_activity_session_idx ON git_activity (session_id) WHERE session_id IS NOT NULL;
+-- Serves the relink and, by its prefix, queries by workspace.
 CREATE INDEX git_activity_workspace_device_time_idx ON git_activity (workspace_id, device_id, "timestamp");
-CREATE INDEX git_activity_workspace_time_idx ON git_activity (workspace_id, "timestamp" DESC);

@@ -52,13 +52,14 @@ export function gitActivityRows(items: readonly HandlerItem<GitEventType>[]): Gi
     workspaceId,
     deviceId: event.device_id,
     at: event.timestamp,
+    storedSessionId: event.session_id,
     ...columnsOf(event),
     ...worktreeOf(event.data),
   }));
 }
 
 /**
- * Registered for the four git types: one statement stores them. Their session links are
- * settled at the end of the batch's transaction (relinkGitSessions, run by processBatch).
+ * Registered for the four git types: one statement stores them, linked to their sessions.
+ * processBatch runs it last, after lockGitKeys (see sql/git-activity.ts).
  */
 export const handleGitEvents: EventHandler<GitEventType> = ({ sql, items }) => insertGitActivity(sql, gitActivityRows(items));
