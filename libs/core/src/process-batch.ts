@@ -153,7 +153,7 @@ async function fastPath(tx: TransactionSql, { events, registry, logger, known }:
     for (const { event } of items) ok.set(event.id, { type: event.type, status: 'ok' });
   };
   before.forEach(send);
-  writes.push(...upsertSightings(tx, stored.fresh), recordPayloadFailures(tx, stored.unhandled), lockGitKeys(tx, scope));
+  writes.push(...upsertSightings(tx, stored.fresh, stored.handled), recordPayloadFailures(tx, stored.unhandled), lockGitKeys(tx, scope));
   git.forEach(send);
   writes.push(relinkChangedSessions(tx, scope));
   await Promise.all(writes);
@@ -169,7 +169,7 @@ async function isolatedPath(tx: TransactionSql, { events, registry, logger, know
   for (const group of before) await runGroupIsolated(tx, group, results, logger);
   await recordPayloadFailures(tx, stored.unhandled);
   // Late, so the shared device and link rows stay locked only until the commit.
-  await Promise.all(upsertSightings(tx, stored.fresh));
+  await Promise.all(upsertSightings(tx, stored.fresh, stored.handled));
   await lockGitKeys(tx, scope);
   for (const group of git) await runGroupIsolated(tx, group, results, logger);
   // Whatever each handler came to: a failed one's writes are gone, and relinking what it

@@ -3,7 +3,7 @@ import type { HandlerItem } from './registry';
 import { upsertDevices, upsertWorkspaceDevices } from './sql/devices';
 import { insertEvents } from './sql/events';
 import type { Db } from './sql/types';
-import { resolveWorkspaceIds } from './sql/workspaces';
+import { resolveWorkspaceIds, updateDefaultBranches, type DefaultBranchCandidate } from './sql/workspaces';
 
 export type HandlerResult =
   | { type: string; status: 'ok' }
@@ -119,8 +119,35 @@ export function decidingDeviceRows<T extends { name: string | null; type: string
   return rows.filter((r) => keep.has(r));
 }
 
-/** Devices and workspace links of the new events: two statements, issued together. */
-export function upsertSightings(db: Db, fresh: readonly StoredItem[]): Promise<void>[] {
+/**
+ * The starts that name a branch: candidates for their workspace's default_branch. Only each
+ * workspace's latest millisecond is sent (the statement picks among ties), since the rest
+ * can never win.
+ */
+export function defaultBranchCandidates(items: readonly HandlerItem[]): DefaultBranchCandidate[] {
+  const latest = new Map<string, number>();
+  const candidates: (DefaultBranchCandidate & { ms: number })[] = [];
+  for (const { event, workspaceId } of items) {
+    if (event.type !== 'session.start') continue;
+    const branch = event.data.git_branch;
+    if (branch === null || branch === '') continue;
+    const ms = Date.parse(event.timestamp);
+    candidates.push({ workspaceId, branch, at: event.timestamp, eventId: event.id, ms });
+    if (ms > (latest.get(workspaceId) ?? -Infinity)) latest.set(workspaceId, ms);
+  }
+  // A time Date.parse cannot read (NaN) is always sent: Postgres orders it.
+  return candidates
+    .filter((c) => Number.isNaN(c.ms) || c.ms === latest.get(c.workspaceId))
+    .map(({ workspaceId, branch, at, eventId }) => ({ workspaceId, branch, at, eventId }));
+}
+
+/**
+ * Devices, workspace links and workspaces' default branches of the new events: three
+ * statements, issued together, late in the batch: these rows are shared by every batch in
+ * flight, so they stay locked only from here to the commit. `handled` are those of them
+ * with a valid payload (only a valid session.start offers a branch).
+ */
+export function upsertSightings(db: Db, fresh: readonly StoredItem[], handled: readonly HandlerItem[]): Promise<void>[] {
   const sightings = fresh.map(({ event, workspaceId }) => ({
     workspaceId,
     deviceId: event.device_id,
@@ -144,5 +171,6 @@ export function upsertSightings(db: Db, fresh: readonly StoredItem[]): Promise<v
       })),
     ),
     upsertWorkspaceDevices(db, decidingLinkRows(sightings, (s) => `${s.workspaceId}\u0000${s.deviceId}`, ms)),
+    updateDefaultBranches(db, defaultBranchCandidates(handled)),
   ];
 }

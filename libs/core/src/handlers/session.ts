@@ -1,6 +1,5 @@
 import type { EventHandler, HandlerItem } from '../registry';
 import { upsertSessions, type SessionEventRow } from '../sql/sessions';
-import { updateDefaultBranches, type DefaultBranchCandidate } from '../sql/workspaces';
 
 export type SessionEventType = 'session.start' | 'session.end' | 'session.compact';
 type SessionItem = HandlerItem<SessionEventType>;
@@ -31,32 +30,8 @@ export function sessionEventRows(items: readonly SessionItem[]): SessionEventRow
 }
 
 /**
- * The starts that name a branch: candidates for their workspace's default_branch. Only each
- * workspace's latest millisecond is sent (the statement picks among ties), since the rest
- * can never win.
- */
-export function defaultBranchCandidates(items: readonly SessionItem[]): DefaultBranchCandidate[] {
-  const latest = new Map<string, number>();
-  const candidates: (DefaultBranchCandidate & { ms: number })[] = [];
-  for (const { event, workspaceId } of items) {
-    if (event.type !== 'session.start') continue;
-    const branch = event.data.git_branch;
-    if (branch === null || branch === '') continue;
-    const ms = Date.parse(event.timestamp);
-    candidates.push({ workspaceId, branch, at: event.timestamp, eventId: event.id, ms });
-    if (ms > (latest.get(workspaceId) ?? -Infinity)) latest.set(workspaceId, ms);
-  }
-  // A time Date.parse cannot read (NaN) is always sent: Postgres orders it.
-  return candidates
-    .filter((c) => Number.isNaN(c.ms) || c.ms === latest.get(c.workspaceId))
-    .map(({ workspaceId, branch, at, eventId }) => ({ workspaceId, branch, at, eventId }));
-}
-
-/**
  * Registered for the three session types: a batch's session events are upserted by one
- * statement, which locks its sessions in id order. The starts' branches go to their
- * workspaces in a second statement, which writes only a workspace whose branch is older.
+ * statement, which locks its sessions in id order. (The starts' branches go to their
+ * workspaces with the devices and links, late in the batch: see upsertSightings.)
  */
-export const handleSessionEvents: EventHandler<SessionEventType> = async ({ sql, items }) => {
-  await Promise.all([upsertSessions(sql, sessionEventRows(items)), updateDefaultBranches(sql, defaultBranchCandidates(items))]);
-};
+export const handleSessionEvents: EventHandler<SessionEventType> = ({ sql, items }) => upsertSessions(sql, sessionEventRows(items));
