@@ -138,3 +138,44 @@ CREATE TABLE git_activity (
 CREATE INDEX git_activity_session_idx ON git_activity (session_id) WHERE session_id IS NOT NULL;
 -- Serves the relink and, by its prefix, queries by workspace.
 CREATE INDEX git_activity_workspace_device_time_idx ON git_activity (workspace_id, device_id, "timestamp");
+
+-- Git events stored before this migration, as the git handler maps them (leniently: a field
+-- of the wrong JSON type is left NULL), linked by the rule above.
+CREATE FUNCTION pg_temp.fuel_count(v jsonb) RETURNS integer LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN jsonb_typeof(v) = 'number' AND v::text::numeric BETWEEN 0 AND 2147483647
+                   AND v::text::numeric = trunc(v::text::numeric)
+              THEN v::text::numeric::integer END
+$$;
+CREATE FUNCTION pg_temp.fuel_text(v jsonb) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN jsonb_typeof(v) = 'string' THEN v #>> '{}' END
+$$;
+
+INSERT INTO git_activity (id, workspace_id, device_id, type, branch, commit_sha, message, files_changed, insertions,
+                          deletions, "timestamp", data, worktree_name, is_worktree)
+SELECT e.id, e.workspace_id, e.device_id, substr(e.type, 5),
+       CASE e.type WHEN 'git.checkout' THEN COALESCE(pg_temp.fuel_text(d->'to_branch'), pg_temp.fuel_text(d->'to_ref'))
+                   WHEN 'git.merge' THEN pg_temp.fuel_text(d->'into_branch') ELSE pg_temp.fuel_text(d->'branch') END,
+       CASE e.type WHEN 'git.commit' THEN pg_temp.fuel_text(d->'hash') WHEN 'git.merge' THEN pg_temp.fuel_text(d->'merge_commit') END,
+       CASE WHEN e.type IN ('git.commit', 'git.merge') THEN pg_temp.fuel_text(d->'message') END,
+       CASE WHEN e.type IN ('git.commit', 'git.merge') THEN pg_temp.fuel_count(d->'files_changed') END,
+       CASE WHEN e.type = 'git.commit' THEN pg_temp.fuel_count(d->'insertions') END,
+       CASE WHEN e.type = 'git.commit' THEN pg_temp.fuel_count(d->'deletions') END,
+       e."timestamp",
+       CASE e.type
+         WHEN 'git.commit' THEN jsonb_build_object('author_name', d->'author_name', 'author_email', d->'author_email', 'file_list', d->'file_list')
+         WHEN 'git.push' THEN jsonb_build_object('remote', d->'remote', 'commit_count', d->'commit_count', 'commits', d->'commits')
+         WHEN 'git.checkout' THEN jsonb_build_object('from_ref', d->'from_ref', 'to_ref', d->'to_ref', 'from_branch', d->'from_branch', 'to_branch', d->'to_branch')
+         ELSE jsonb_build_object('merged_branch', d->'merged_branch', 'had_conflicts', d->'had_conflicts')
+       END,
+       NULLIF(pg_temp.fuel_text(d->'worktree_name'), ''),
+       COALESCE(d->'is_worktree' = 'true'::jsonb, false)
+FROM events e CROSS JOIN LATERAL (SELECT e.data AS d) x
+WHERE e.type IN ('git.commit', 'git.push', 'git.checkout', 'git.merge');
+
+UPDATE git_activity g SET session_id = (
+  SELECT s.id FROM sessions s
+  WHERE s.workspace_id = g.workspace_id AND s.device_id = g.device_id
+    AND s.started_at <= g."timestamp" AND (s.ended_at IS NULL OR s.ended_at >= g."timestamp")
+  ORDER BY s.started_at DESC, s.id DESC LIMIT 1);
+UPDATE events e SET session_id = g.session_id
+FROM git_activity g WHERE g.id = e.id AND e.session_id IS DISTINCT FROM g.session_id;
