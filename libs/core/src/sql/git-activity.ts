@@ -94,6 +94,8 @@ export interface RelinkScope {
   git: readonly { id: string; workspaceId: string; deviceId: string }[];
   /** The sessions the batch's session events wrote. */
   sessionIds: readonly string[];
+  /** Those of them the batch has a session.start for. */
+  startedIds: readonly string[];
 }
 
 export const needsGitLock = (scope: RelinkScope): boolean => scope.git.length > 0 || scope.sessionIds.length > 0;
@@ -132,6 +134,11 @@ export async function lockGitKeys(db: Db, scope: RelinkScope): Promise<void> {
  * their insert, after the sessions). Only rows whose link differs are written, in
  * git_activity and in events (which holds what its git row held).
  *
+ * A session with a stored start and no start in this batch (`fixed`) kept its start and its
+ * key: only a start moves them. Its end can only have come earlier (the earliest end wins),
+ * so its range only shrank: just its rows after its end can change, and only to another
+ * session. The other rows it had and the rows it still covers keep their links.
+ *
  * Every lookup is a LATERAL subquery kept apart by OFFSET 0, so it runs as an index probe
  * per row: otherwise the planner hash-joins whole tables while their statistics lag behind
  * their growth. The updates find their rows by ANY of an array for the same reason.
@@ -140,15 +147,18 @@ export async function relinkChangedSessions(db: Db, scope: RelinkScope): Promise
   if (scope.sessionIds.length === 0) return;
   await db`
     WITH changed AS (
-      SELECT s.* FROM unnest(${[...scope.sessionIds]}::text[]) AS x(id)
-      CROSS JOIN LATERAL (SELECT s.id, s.workspace_id, s.device_id, s.started_at, s.ended_at FROM sessions s WHERE s.id = x.id OFFSET 0) s
+      SELECT s.*, s.start_event_id IS NOT NULL AND x.id <> ALL(${[...scope.startedIds]}::text[]) AS fixed
+      FROM unnest(${[...scope.sessionIds]}::text[]) AS x(id)
+      CROSS JOIN LATERAL (
+        SELECT s.id, s.workspace_id, s.device_id, s.started_at, s.ended_at, s.start_event_id FROM sessions s WHERE s.id = x.id OFFSET 0) s
     ),
     candidates AS (
-      SELECT g.id FROM changed c CROSS JOIN LATERAL (SELECT g.id FROM git_activity g WHERE g.session_id = c.id OFFSET 0) g
+      SELECT g.id FROM changed c CROSS JOIN LATERAL (
+        SELECT g.id FROM git_activity g WHERE g.session_id = c.id AND (NOT c.fixed OR g."timestamp" > c.ended_at) OFFSET 0) g
       UNION
       SELECT g.id FROM changed c CROSS JOIN LATERAL (
         SELECT g.id FROM git_activity g
-        WHERE g.workspace_id = c.workspace_id AND g.device_id = c.device_id
+        WHERE NOT c.fixed AND g.workspace_id = c.workspace_id AND g.device_id = c.device_id
           AND g."timestamp" >= c.started_at AND (c.ended_at IS NULL OR g."timestamp" <= c.ended_at) OFFSET 0) g
       EXCEPT SELECT unnest(${scope.git.map((g) => g.id)}::text[])
     ),
