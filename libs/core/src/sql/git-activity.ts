@@ -51,7 +51,7 @@ const coveringSession = (db: Db) => db`
  * give their events rows the same link where it differs from what they were inserted with.
  * Sent after lockGitKeys, so the link takes in every committed session of the row's key
  * and the batch's own. The events rows are found by index probes (ANY of an array), whatever
- * the planner thinks of a table that grows fast.
+ * the planner thinks of a table that grows fast, and their new values in one jsonb object.
  */
 export async function insertGitActivity(db: Db, rows: readonly GitActivityRow[]): Promise<void> {
   if (rows.length === 0) return;
@@ -84,7 +84,7 @@ export async function insertGitActivity(db: Db, rows: readonly GitActivityRow[])
       JOIN unnest(${col((r) => r.id)}::text[], ${col((r) => r.storedSessionId)}::text[]) AS s(id, stored) USING (id)
       WHERE i.session_id IS DISTINCT FROM s.stored
     )
-    UPDATE events e SET session_id = (SELECT m.session_id FROM moved m WHERE m.id = e.id)
+    UPDATE events e SET session_id = (SELECT jsonb_object_agg(m.id, m.session_id) FROM moved m) ->> e.id
     WHERE e.id = ANY(ARRAY(SELECT id FROM moved))`;
 }
 
@@ -141,7 +141,8 @@ export async function lockGitKeys(db: Db, scope: RelinkScope): Promise<void> {
  *
  * Every lookup is a LATERAL subquery kept apart by OFFSET 0, so it runs as an index probe
  * per row: otherwise the planner hash-joins whole tables while their statistics lag behind
- * their growth. The updates find their rows by ANY of an array for the same reason.
+ * their growth. The updates find their rows by ANY of an array for the same reason, and
+ * each its new value in one jsonb object built once (a lookup, not a scan of `moved` per row).
  */
 export async function relinkChangedSessions(db: Db, scope: RelinkScope): Promise<void> {
   if (scope.sessionIds.length === 0) return;
@@ -171,9 +172,9 @@ export async function relinkChangedSessions(db: Db, scope: RelinkScope): Promise
       WHERE l.was IS DISTINCT FROM l.now
     ),
     git AS (
-      UPDATE git_activity g SET session_id = (SELECT m.now FROM moved m WHERE m.id = g.id)
+      UPDATE git_activity g SET session_id = (SELECT jsonb_object_agg(m.id, m.now) FROM moved m) ->> g.id
       WHERE g.id = ANY(ARRAY(SELECT id FROM moved))
     )
-    UPDATE events e SET session_id = (SELECT m.now FROM moved m WHERE m.id = e.id)
+    UPDATE events e SET session_id = (SELECT jsonb_object_agg(m.id, m.now) FROM moved m) ->> e.id
     WHERE e.id = ANY(ARRAY(SELECT id FROM moved))`;
 }
