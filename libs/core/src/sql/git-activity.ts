@@ -49,6 +49,10 @@ const coveringSession = (db: Db) => db`
 /**
  * Insert the batch's git rows in one statement, each linked to its covering session, and
  * give their events rows the same link where it differs from what they were inserted with.
+ * No ON CONFLICT (a speculative insertion costs more per row): the rows are those of
+ * the events this transaction just inserted, and a git row exists only for a stored event
+ * (nothing deletes events), so none of their ids can be taken, by a committed transaction or
+ * by one in flight (that one would hold the events row first).
  * Sent after lockGitKeys, so the link takes in every committed session of the row's key
  * and the batch's own. The events rows are found by index probes (ANY of an array), whatever
  * the planner thinks of a table that grows fast, and their new values in one jsonb object.
@@ -76,7 +80,6 @@ export async function insertGitActivity(db: Db, rows: readonly GitActivityRow[])
       ) g
       JOIN jsonb_array_elements(${JSON.stringify(col((r) => r.data))}::text::jsonb) WITH ORDINALITY AS d(data, n) USING (n)
       ORDER BY g.id
-      ON CONFLICT (id) DO NOTHING
       RETURNING id, session_id
     ),
     moved AS MATERIALIZED (
