@@ -129,11 +129,16 @@ interface Batch {
 export function relinkScope(handled: readonly HandlerItem[]): RelinkScope {
   const git: RelinkScope['git'][number][] = [];
   const sessionIds = new Set<string>();
+  const startedIds = new Set<string>();
   for (const { event, workspaceId } of handled) {
     if (GIT_TYPES.has(event.type)) git.push({ id: event.id, workspaceId, deviceId: event.device_id });
-    else if (SESSION_TYPES.has(event.type)) sessionIds.add((event.data as { cc_session_id: string }).cc_session_id);
+    else if (SESSION_TYPES.has(event.type)) {
+      const id = (event.data as { cc_session_id: string }).cc_session_id;
+      sessionIds.add(id);
+      if (event.type === 'session.start') startedIds.add(id);
+    }
   }
-  return { git, sessionIds: [...sessionIds].sort() };
+  return { git, sessionIds: [...sessionIds].sort(), startedIds: [...startedIds].sort() };
 }
 
 /**

@@ -49,9 +49,13 @@ const coveringSession = (db: Db) => db`
 /**
  * Insert the batch's git rows in one statement, each linked to its covering session, and
  * give their events rows the same link where it differs from what they were inserted with.
+ * No ON CONFLICT (a speculative insertion costs more per row): the rows are those of
+ * the events this transaction just inserted, and a git row exists only for a stored event
+ * (nothing deletes events), so none of their ids can be taken, by a committed transaction or
+ * by one in flight (that one would hold the events row first).
  * Sent after lockGitKeys, so the link takes in every committed session of the row's key
  * and the batch's own. The events rows are found by index probes (ANY of an array), whatever
- * the planner thinks of a table that grows fast.
+ * the planner thinks of a table that grows fast, and their new values in one jsonb object.
  */
 export async function insertGitActivity(db: Db, rows: readonly GitActivityRow[]): Promise<void> {
   if (rows.length === 0) return;
@@ -76,7 +80,6 @@ export async function insertGitActivity(db: Db, rows: readonly GitActivityRow[])
       ) g
       JOIN jsonb_array_elements(${JSON.stringify(col((r) => r.data))}::text::jsonb) WITH ORDINALITY AS d(data, n) USING (n)
       ORDER BY g.id
-      ON CONFLICT (id) DO NOTHING
       RETURNING id, session_id
     ),
     moved AS MATERIALIZED (
@@ -84,7 +87,7 @@ export async function insertGitActivity(db: Db, rows: readonly GitActivityRow[])
       JOIN unnest(${col((r) => r.id)}::text[], ${col((r) => r.storedSessionId)}::text[]) AS s(id, stored) USING (id)
       WHERE i.session_id IS DISTINCT FROM s.stored
     )
-    UPDATE events e SET session_id = (SELECT m.session_id FROM moved m WHERE m.id = e.id)
+    UPDATE events e SET session_id = (SELECT jsonb_object_agg(m.id, m.session_id) FROM moved m) ->> e.id
     WHERE e.id = ANY(ARRAY(SELECT id FROM moved))`;
 }
 
@@ -94,6 +97,8 @@ export interface RelinkScope {
   git: readonly { id: string; workspaceId: string; deviceId: string }[];
   /** The sessions the batch's session events wrote. */
   sessionIds: readonly string[];
+  /** Those of them the batch has a session.start for. */
+  startedIds: readonly string[];
 }
 
 export const needsGitLock = (scope: RelinkScope): boolean => scope.git.length > 0 || scope.sessionIds.length > 0;
@@ -132,23 +137,32 @@ export async function lockGitKeys(db: Db, scope: RelinkScope): Promise<void> {
  * their insert, after the sessions). Only rows whose link differs are written, in
  * git_activity and in events (which holds what its git row held).
  *
+ * A session with a stored start and no start in this batch (`fixed`) kept its start and its
+ * key: only a start moves them. Its end can only have come earlier (the earliest end wins),
+ * so its range only shrank: just its rows after its end can change, and only to another
+ * session. The other rows it had and the rows it still covers keep their links.
+ *
  * Every lookup is a LATERAL subquery kept apart by OFFSET 0, so it runs as an index probe
  * per row: otherwise the planner hash-joins whole tables while their statistics lag behind
- * their growth. The updates find their rows by ANY of an array for the same reason.
+ * their growth. The updates find their rows by ANY of an array for the same reason, and
+ * each its new value in one jsonb object built once (a lookup, not a scan of `moved` per row).
  */
 export async function relinkChangedSessions(db: Db, scope: RelinkScope): Promise<void> {
   if (scope.sessionIds.length === 0) return;
   await db`
     WITH changed AS (
-      SELECT s.* FROM unnest(${[...scope.sessionIds]}::text[]) AS x(id)
-      CROSS JOIN LATERAL (SELECT s.id, s.workspace_id, s.device_id, s.started_at, s.ended_at FROM sessions s WHERE s.id = x.id OFFSET 0) s
+      SELECT s.*, s.start_event_id IS NOT NULL AND x.id <> ALL(${[...scope.startedIds]}::text[]) AS fixed
+      FROM unnest(${[...scope.sessionIds]}::text[]) AS x(id)
+      CROSS JOIN LATERAL (
+        SELECT s.id, s.workspace_id, s.device_id, s.started_at, s.ended_at, s.start_event_id FROM sessions s WHERE s.id = x.id OFFSET 0) s
     ),
     candidates AS (
-      SELECT g.id FROM changed c CROSS JOIN LATERAL (SELECT g.id FROM git_activity g WHERE g.session_id = c.id OFFSET 0) g
+      SELECT g.id FROM changed c CROSS JOIN LATERAL (
+        SELECT g.id FROM git_activity g WHERE g.session_id = c.id AND (NOT c.fixed OR g."timestamp" > c.ended_at) OFFSET 0) g
       UNION
       SELECT g.id FROM changed c CROSS JOIN LATERAL (
         SELECT g.id FROM git_activity g
-        WHERE g.workspace_id = c.workspace_id AND g.device_id = c.device_id
+        WHERE NOT c.fixed AND g.workspace_id = c.workspace_id AND g.device_id = c.device_id
           AND g."timestamp" >= c.started_at AND (c.ended_at IS NULL OR g."timestamp" <= c.ended_at) OFFSET 0) g
       EXCEPT SELECT unnest(${scope.git.map((g) => g.id)}::text[])
     ),
@@ -161,9 +175,9 @@ export async function relinkChangedSessions(db: Db, scope: RelinkScope): Promise
       WHERE l.was IS DISTINCT FROM l.now
     ),
     git AS (
-      UPDATE git_activity g SET session_id = (SELECT m.now FROM moved m WHERE m.id = g.id)
+      UPDATE git_activity g SET session_id = (SELECT jsonb_object_agg(m.id, m.now) FROM moved m) ->> g.id
       WHERE g.id = ANY(ARRAY(SELECT id FROM moved))
     )
-    UPDATE events e SET session_id = (SELECT m.now FROM moved m WHERE m.id = e.id)
+    UPDATE events e SET session_id = (SELECT jsonb_object_agg(m.id, m.now) FROM moved m) ->> e.id
     WHERE e.id = ANY(ARRAY(SELECT id FROM moved))`;
 }
