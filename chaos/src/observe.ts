@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { GROUP, groupState, STREAM } from './fleet';
+import { entryKey } from './workload';
 
 /**
  * Two observers on the chaos process's own Redis connections:
@@ -16,10 +17,10 @@ export const AUDIT_GROUP = 'chaos-audit';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Audit {
-  /** `event` bytes (or `payload:<value>` for an entry without an event field) → stream ids. */
+  /** entryKey of each entry (its `event` bytes, `payload:<value>`, `fields:<its fields>`) → stream ids. */
   readonly byBytes = new Map<string, string[]>();
   readonly seen = new Set<string>();
-  /** Entries whose fields are neither one `event` nor our one `payload`. */
+  /** Entries whose fields are neither one `event`, our one `payload`, nor the fields format. */
   odd = 0;
   errors = 0;
   private running = true;
@@ -38,10 +39,8 @@ export class Audit {
   private record(id: string, fields: string[]): void {
     if (this.seen.has(id)) return;
     this.seen.add(id);
-    let key: string;
-    if (fields.length === 2 && fields[0] === 'event') key = fields[1] as string;
-    else if (fields.length === 2 && fields[0] === 'payload') key = `payload:${fields[1] as string}`;
-    else {
+    let key = entryKey(fields);
+    if (key === undefined) {
       this.odd++;
       key = `odd:${JSON.stringify(fields)}`;
     }
@@ -92,6 +91,13 @@ export interface Sample {
   lag: number;
   /** True when Redis reported no lag and it was counted with XRANGE (capped at LAG_COUNT_CAP). */
   counted: boolean;
+}
+
+/** Stream ids compare by their millisecond part, then their sequence. */
+export function streamIdAfter(a: string, b: string): boolean {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am > bm || (am === bm && as > bs);
 }
 
 /** When XINFO GROUPS reports lag as null, count the undelivered entries, at most this many. */
@@ -145,6 +151,26 @@ export class Monitor {
     } catch {
       return -1;
     }
+  }
+
+  /** The id of the newest entry of the stream ('0-0' when empty). */
+  async streamLastId(): Promise<string> {
+    const [newest] = await this.redis.xrevrange(STREAM, '+', '-', 'COUNT', 1);
+    return newest?.[0] ?? '0-0';
+  }
+
+  /** The group's last-delivered-id, and each consumer's idle ms (XINFO CONSUMERS). */
+  async groupProgress(): Promise<{ lastDeliveredId: string; idle: Map<string, number> } | undefined> {
+    const state = await groupState(this.redis, STREAM, GROUP);
+    if (!state) return undefined;
+    const raw = (await this.redis.call('XINFO', 'CONSUMERS', STREAM, GROUP)) as unknown[][];
+    const idle = new Map<string, number>();
+    for (const c of raw) {
+      const f = new Map<string, unknown>();
+      for (let i = 0; i + 1 < c.length; i += 2) f.set(String(c[i]), c[i + 1]);
+      idle.set(String(f.get('name')), Number(f.get('idle')));
+    }
+    return { lastDeliveredId: state.lastDeliveredId, idle };
   }
 
   /**

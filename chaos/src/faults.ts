@@ -1,0 +1,188 @@
+import type { Sql } from 'postgres';
+import type { TcpProxy } from '@fuel-code/testing';
+import type { Fleet, Proc } from './fleet';
+import { streamIdAfter, type Monitor } from './observe';
+
+/**
+ * The quiet faults of issue 13: nothing is refused or closed, the dependency just stops
+ * answering or stops accepting writes. Each resolves once the fault is lifted, with what was
+ * seen meanwhile (the probes' answers) for the report. The rule they test: an outage is
+ * waited out, never dead-lettered.
+ */
+
+export type QuietFault = 'redis-silent' | 'db-read-only' | 'disk-full' | 'tx-stall';
+export const QUIET_FAULTS: readonly QuietFault[] = ['redis-silent', 'db-read-only', 'disk-full', 'tx-stall'];
+
+export interface FaultOutcome {
+  outageMs: number;
+  detail: string;
+}
+
+/** The workers' idle_in_transaction_session_timeout (apps/event-worker/src/clients.ts). */
+export const WORKER_IDLE_TX_TIMEOUT_MS = 10_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Sample the probes once a second until `done` resolves; a summary such as "readyz 200×4 503×6". */
+async function probeUntil(fleet: Fleet, done: Promise<unknown>): Promise<string> {
+  let finished = false;
+  void done.finally(() => (finished = true));
+  const counts = { healthz: new Map<number, number>(), readyz: new Map<number, number>(), api: new Map<number, number>() };
+  const bump = (m: Map<number, number>, s: number) => m.set(s, (m.get(s) ?? 0) + 1);
+  while (!finished) {
+    const p = await fleet.probe();
+    p.healthz.forEach((s) => bump(counts.healthz, s));
+    p.readyz.forEach((s) => bump(counts.readyz, s));
+    bump(counts.api, p.api);
+    await Promise.race([done, sleep(1000)]);
+  }
+  const show = (m: Map<number, number>) => [...m].sort(([a], [b]) => a - b).map(([s, n]) => `${s || 'no answer'}×${n}`).join(' ') || '-';
+  return `probes meanwhile: workers /healthz ${show(counts.healthz)}, /readyz ${show(counts.readyz)}; API /api/health ${show(counts.api)}`;
+}
+
+/** Run `during` while probing; returns its result and the probe summary. */
+async function probed<T>(fleet: Fleet, during: Promise<T>): Promise<[T, string]> {
+  const [result, probes] = await Promise.all([during, probeUntil(fleet, during)]);
+  return [result, probes];
+}
+
+/**
+ * Every open connection of the API and the workers to Redis goes silent (no byte passes, no
+ * error, no close) while new connections pass. They must notice and reconnect by themselves:
+ * the fault lasts until the group has delivered past what the stream held when it began and
+ * every live worker's consumer is active again (XINFO CONSUMERS idle below 7 s), or `capMs`.
+ * Only then is the proxy restored, which frees the silenced connections.
+ */
+export async function redisSilent(fleet: Fleet, monitor: Monitor, capMs: number): Promise<FaultOutcome> {
+  const proxy = fleet.redisProxy as TcpProxy & { silenceOpen?: () => Promise<void>; silencedCount?: () => number };
+  if (!proxy.silenceOpen) throw new Error('this build\'s TCP proxy has no silenceOpen()');
+  const silenceOpen = proxy.silenceOpen.bind(proxy);
+  const open = proxy.connectionCount();
+  const lastId = await monitor.streamLastId();
+  const from = Date.now();
+  await silenceOpen();
+  const healed = (async (): Promise<number | undefined> => {
+    while (Date.now() - from < capMs) {
+      await sleep(250);
+      const progress = await monitor.groupProgress().catch(() => undefined);
+      if (!progress || !streamIdAfter(progress.lastDeliveredId, lastId)) continue;
+      const live = fleet.liveWorkers().map((p) => p.name);
+      if (live.every((name) => (progress.idle.get(name) ?? Infinity) < 7000)) return Date.now() - from;
+    }
+    return undefined;
+  })();
+  const [healedMs, probes] = await probed(fleet, healed);
+  const silenced = proxy.silencedCount?.() ?? 0;
+  await proxy.restore();
+  const outageMs = Date.now() - from;
+  if (healedMs === undefined) throw new Error(`the API and workers did not get past silent Redis connections within ${(capMs / 1000).toFixed(0)} s; ${probes}`);
+  return {
+    outageMs,
+    detail: `Redis connections silenced (${open} open, ${silenced} still silent at the end, new ones passed): ` +
+      `workers reading again after ${(healedMs / 1000).toFixed(1)} s, then the proxy restored; ${probes}`,
+  };
+}
+
+/** DDL of a fault, in a read-write transaction whatever the database's default is just then. */
+function readWrite(sql: Sql, run: (tx: Sql) => Promise<unknown>): Promise<unknown> {
+  return sql.begin('read write', async (tx) => {
+    await tx`SET LOCAL lock_timeout = '20s'`;
+    await run(tx as unknown as Sql);
+  });
+}
+
+/** The workers' sessions, ended with pg_terminate_backend (57P01 on their side). */
+async function terminateWorkerBackends(sql: Sql, datname: string): Promise<number> {
+  const rows = await sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+    WHERE datname = ${datname} AND pid <> pg_backend_pid() AND application_name LIKE 'fuel-code-worker%'`;
+  return rows.length;
+}
+
+/**
+ * The database turns read-only: default_transaction_read_only = on for the chaos database,
+ * and the workers' sessions are terminated so their new ones get it; RESET after `ms`.
+ * Every write fails with 25006 meanwhile.
+ */
+export async function dbReadOnly(fleet: Fleet, ms: number): Promise<FaultOutcome> {
+  const { sql, name } = fleet.db;
+  await readWrite(sql, (tx) => tx.unsafe(`ALTER DATABASE "${name}" SET default_transaction_read_only = on`));
+  const from = Date.now();
+  const terminated = await terminateWorkerBackends(sql, name);
+  const [, probes] = await probed(fleet, sleep(ms));
+  await readWrite(sql, (tx) => tx.unsafe(`ALTER DATABASE "${name}" RESET default_transaction_read_only`));
+  return { outageMs: Date.now() - from, detail: `database read-only for ${((Date.now() - from) / 1000).toFixed(1)} s (${terminated} worker sessions terminated at the start); ${probes}` };
+}
+
+/** Disk full: a trigger on events raises SQLSTATE 53100 on every insert for `ms`, then is dropped. */
+export async function diskFull(fleet: Fleet, ms: number): Promise<FaultOutcome> {
+  const { sql } = fleet.db;
+  await readWrite(sql, async (tx) => {
+    await tx.unsafe(`CREATE OR REPLACE FUNCTION chaos_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'could not extend file: No space left on device (chaos)' USING ERRCODE = '53100'; END $$`);
+    await tx.unsafe('CREATE TRIGGER chaos_disk_full BEFORE INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION chaos_disk_full()');
+  });
+  const from = Date.now();
+  const [, probes] = await probed(fleet, sleep(ms));
+  await readWrite(sql, async (tx) => {
+    await tx.unsafe('DROP TRIGGER chaos_disk_full ON events');
+    await tx.unsafe('DROP FUNCTION chaos_disk_full()');
+  });
+  return { outageMs: Date.now() - from, detail: `disk full (53100 on every insert into events) for ${((Date.now() - from) / 1000).toFixed(1)} s; ${probes}` };
+}
+
+/** Worker sessions idle inside a transaction for over a second: a stopped process's. */
+async function stalledTransactions(sql: Sql, datname: string): Promise<number[]> {
+  const rows = await sql<{ pid: number }[]>`SELECT pid FROM pg_stat_activity
+    WHERE datname = ${datname} AND application_name = 'fuel-code-worker' AND state = 'idle in transaction'
+      AND now() - state_change > interval '1 second'`;
+  return rows.map((r) => r.pid);
+}
+
+/** sessions_fatal of the database: idle_in_transaction_session_timeout ends a session with FATAL. */
+async function fatalSessions(sql: Sql, datname: string): Promise<number> {
+  const [row] = await sql<{ n: string }[]>`SELECT sessions_fatal::text AS n FROM pg_stat_database WHERE datname = ${datname}`;
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * A stall inside a transaction: SIGSTOP a worker while it holds a transaction open (retried
+ * until pg_stat_activity shows one of its sessions idle in transaction), keep it stopped
+ * until PostgreSQL has ended that session (idle_in_transaction_session_timeout), and a little
+ * longer, then SIGCONT. What the woken transaction does next must not commit anywhere.
+ */
+export async function txStall(fleet: Fleet, victim: Proc, extraMs: number): Promise<FaultOutcome> {
+  const { sql, name } = fleet.db;
+  const fatalBefore = await fatalSessions(sql, name);
+  let stalled: number[] = [];
+  let tries = 0;
+  let from = Date.now();
+  while (stalled.length === 0 && tries < 8) {
+    tries++;
+    from = Date.now();
+    process.kill(victim.pid, 'SIGSTOP');
+    await sleep(1500);
+    stalled = await stalledTransactions(sql, name);
+    if (stalled.length === 0) {
+      process.kill(victim.pid, 'SIGCONT');
+      await sleep(300 + tries * 200);
+    }
+  }
+  if (stalled.length === 0) throw new Error(`${victim.name} was never caught inside a transaction in ${tries} tries (no load?): the timeout was not exercised`);
+  const ended = (async (): Promise<number | undefined> => {
+    while (Date.now() - from < WORKER_IDLE_TX_TIMEOUT_MS + 15_000) {
+      const left = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY(${stalled}::int[])`;
+      if (left[0]?.n === 0) return Date.now() - from;
+      await sleep(250);
+    }
+    return undefined;
+  })();
+  const [endedMs, probes] = await probed(fleet, ended.then(async (v) => (await sleep(extraMs), v)));
+  process.kill(victim.pid, 'SIGCONT');
+  const outageMs = Date.now() - from;
+  const fatalAfter = await fatalSessions(sql, name);
+  return {
+    outageMs,
+    detail: `SIGSTOP ${victim.name} inside a transaction (caught on try ${tries}; ${stalled.length} session(s) idle in transaction), ` +
+      `${endedMs === undefined ? 'its session NOT ended by PostgreSQL' : `its session ended by idle_in_transaction_session_timeout after ${(endedMs / 1000).toFixed(1)} s`} ` +
+      `(pg_stat_database sessions_fatal +${fatalAfter - fatalBefore}); SIGCONT after ${(outageMs / 1000).toFixed(1)} s; ${probes}`,
+  };
+}
