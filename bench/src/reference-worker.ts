@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 import Redis from 'ioredis';
 import postgres from 'postgres';
-import { parseEvent } from '@fuel-code/core';
-import { processOneEvent } from './reference-sql';
+import pino from 'pino';
+import { createDefaultRegistry, parseEvent, processEvent } from '@fuel-code/core';
 
 /*
  * The per-event reference loop, the yardstick of `npm run bench` (not the product):
  *   XREADGROUP COUNT 10 BLOCK …, then for each entry: JSON.parse + parseEvent, one
- *   transaction of single-row statements (reference-sql.ts), then XACK of that one entry.
+ *   transaction through the product's own statements for a batch of one (processEvent),
+ *   then XACK of that one entry: what a one-job-per-event queue would do with this code.
+ *   (It used to be the seed's single-row SQL; with the commuting rules of 21 types a second
+ *   copy of every rule would measure a different program, so it runs the product's.)
  * Same environment as the worker (REDIS_URL, DATABASE_URL, EVENTS_STREAM, CONSUMER_GROUP,
  * CONSUMER_NAME) and the same stdout protocol: pino-style JSON lines, among them
  * `Event consumer started`. SIGTERM/SIGINT: finish the entry in hand, ack it, exit 0.
@@ -88,6 +91,8 @@ async function main(): Promise<number> {
     onnotice: () => undefined,
     connection: { application_name: 'fuel-code-bench-reference' },
   });
+  const registry = createDefaultRegistry();
+  const silent = pino({ level: 'silent' });
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -106,7 +111,7 @@ async function main(): Promise<number> {
       if (!(err instanceof Error && err.message.includes('BUSYGROUP'))) throw err;
     }
     await sql`SELECT 1`;
-    log('info', 'Event consumer started', { registeredHandlers: ['session.end', 'session.start'], stream, group, consumer: options.consumerName });
+    log('info', 'Event consumer started', { registeredHandlers: registry.listRegisteredTypes(), stream, group, consumer: options.consumerName });
     while (!stopping) {
       let reply: unknown;
       try {
@@ -128,8 +133,8 @@ async function main(): Promise<number> {
           counters.invalid++;
           log('warn', `Invalid stream entry ${id} acknowledged without processing`, { streamId: id });
         } else {
-          const outcome = await processOneEvent(sql, parsed.event);
-          if (outcome === 'duplicate') counters.duplicates++;
+          const outcome = await processEvent(sql, parsed.event, registry, silent);
+          if (outcome.status === 'duplicate') counters.duplicates++;
           else counters.processed++;
         }
         await redis.xack(stream, group, id);

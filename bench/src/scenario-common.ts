@@ -1,6 +1,7 @@
 import { describeExit, type Child } from './children';
 import type { ScenarioResources, Shared } from './infra';
 import type { CpuReport } from './stats';
+import { tableDigests } from '@fuel-code/testing';
 
 /* What the drain and latency scenarios share: process start/stop and the store checks. */
 
@@ -39,7 +40,7 @@ export interface StoreChecks {
   workspaceDevices: number;
   handlerFailures: number;
   deadLetters: number;
-  /** md5 of each table's content, server-made ids replaced by the workspace name: equal work gives equal digests. */
+  /** md5 of each table's content (every table), server clock columns out, workspace ids by name: equal work gives equal digests. */
   digest: Record<string, string>;
 }
 
@@ -95,18 +96,8 @@ export async function storeChecks(res: ScenarioResources, redis: Shared['redis']
            (SELECT count(*)::int FROM devices) AS devices,
            (SELECT count(*)::int FROM workspace_devices) AS "workspaceDevices",
            (SELECT count(*)::int FROM event_handler_failures) AS "handlerFailures"`;
-  const [digest] = await sql<Record<string, string>[]>`
-    SELECT
-      (SELECT md5(coalesce(string_agg(ROW(e.id, e.type, e."timestamp", e.device_id, w.canonical_id, e.session_id, e.data, e.blob_refs)::text, E'\n' ORDER BY e.id), ''))
-         FROM events e LEFT JOIN workspaces w ON w.id = e.workspace_id) AS events,
-      (SELECT md5(coalesce(string_agg(ROW(s.id, w.canonical_id, s.device_id, s.lifecycle, s.started_at, s.ended_at, s.end_reason, s.duration_ms, s.git_branch, s.model, s.source)::text, E'\n' ORDER BY s.id), ''))
-         FROM sessions s LEFT JOIN workspaces w ON w.id = s.workspace_id) AS sessions,
-      (SELECT md5(coalesce(string_agg(ROW(d.id, d.name, d.type, d.status, d.first_seen_at, d.last_seen_at)::text, E'\n' ORDER BY d.id), ''))
-         FROM devices d) AS devices,
-      (SELECT md5(coalesce(string_agg(ROW(w.canonical_id, wd.device_id, wd.local_path, wd.local_path_at, wd.last_active_at)::text, E'\n' ORDER BY w.canonical_id, wd.device_id), ''))
-         FROM workspace_devices wd LEFT JOIN workspaces w ON w.id = wd.workspace_id) AS "workspaceDevices",
-      (SELECT md5(coalesce(string_agg(ROW(canonical_id, display_name)::text, E'\n' ORDER BY canonical_id), '')) FROM workspaces) AS workspaces`;
-  if (!counts || !digest) throw new Error('store checks returned no row');
+  const digest = await tableDigests(sql);
+  if (!counts) throw new Error('store checks returned no row');
   const deadLetters = await redis.xlen(res.keys.deadLetter);
   return { ...counts, deadLetters, digest };
 }

@@ -28,7 +28,7 @@ export async function checkAlive(fleet: Fleet, checks: Check[]): Promise<void> {
   checks.push({ name: 'the API stayed up and answers /api/health 200', ok: !!api && !api.exit && healthy, detail: api?.exit ? describe(api) : `health ${healthy ? 200 : 'not 200'}` });
 }
 
-/** After the final SIGTERM: every process exited 0 (CONTRACT §4: within 10 s). */
+/** After the final SIGTERM: every process exited 0 (docs/contract.md §4: within 10 s). */
 export function checkShutdown(fleet: Fleet, checks: Check[], stoppedProcs: Proc[]): void {
   const bad = stoppedProcs.filter((p) => p.exit?.code !== 0);
   const slow = stoppedProcs.filter((p) => p.exit && p.exitedAt !== undefined && p.exitedAt - (p.terminatedAt ?? 0) > 10_000);

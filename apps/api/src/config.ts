@@ -9,6 +9,21 @@ export interface ApiConfig {
   readonly redisUrl: string;
   readonly eventsStream: string;
   readonly logLevel: LogLevel;
+  /** The worker's consumer group, whose backlog is the API's high-water mark. */
+  readonly consumerGroup: string;
+  /** Requests per window per API key (per client IP without a valid key). */
+  readonly rateLimitMax: number;
+  readonly rateLimitWindowMs: number;
+  /** At this many entries still to be processed by the group, ingest answers 503. */
+  readonly ingestMaxBacklog: number;
+  /** Time to receive a whole request, headers and body. */
+  readonly requestTimeoutMs: number;
+  /** A socket with no activity for this long is closed. */
+  readonly connectionTimeoutMs: number;
+  /** An idle kept-alive socket is closed after this long. */
+  readonly keepAliveTimeoutMs: number;
+  /** Connections beyond this many open ones are dropped on arrival. */
+  readonly maxConnections: number;
 }
 
 export const API_CONFIG_DEFAULTS = Object.freeze({
@@ -16,7 +31,18 @@ export const API_CONFIG_DEFAULTS = Object.freeze({
   redisUrl: 'redis://127.0.0.1:6379',
   eventsStream: 'events:incoming',
   logLevel: 'info' as LogLevel,
+  consumerGroup: 'event-processors',
+  rateLimitMax: 600,
+  rateLimitWindowMs: 60_000,
+  ingestMaxBacklog: 1_000_000,
+  requestTimeoutMs: 30_000,
+  connectionTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 256,
 });
+
+/** Node's timers overflow above this (a longer delay fires at once), so no duration may exceed it. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -59,6 +85,16 @@ function parseRedisUrl(raw: string | undefined): string {
   return raw;
 }
 
+/** A whole number in [min, max], written as plain digits; the message names the variable. */
+function parseInteger(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw.trim());
+  if (!/^\d+$/.test(raw.trim()) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
 function parseLogLevel(raw: string | undefined): LogLevel {
   if (raw === undefined) return API_CONFIG_DEFAULTS.logLevel;
   const level = LOG_LEVELS.find((l) => l === raw.trim().toLowerCase());
@@ -71,11 +107,21 @@ function parseLogLevel(raw: string | undefined): LogLevel {
  * Throws ConfigError naming the variable and what it expected.
  */
 export function parseApiConfig(env: Env): ApiConfig {
+  const d = API_CONFIG_DEFAULTS;
+  const int = (name: string, fallback: number, min: number, max: number) => parseInteger(name, read(env, name), fallback, min, max);
   return Object.freeze({
     port: parsePort(read(env, 'PORT')),
     apiKey: parseApiKey(read(env, 'API_KEY')),
     redisUrl: parseRedisUrl(read(env, 'REDIS_URL')),
     eventsStream: read(env, 'EVENTS_STREAM')?.trim() ?? API_CONFIG_DEFAULTS.eventsStream,
     logLevel: parseLogLevel(read(env, 'LOG_LEVEL')),
+    consumerGroup: read(env, 'CONSUMER_GROUP')?.trim() ?? d.consumerGroup,
+    rateLimitMax: int('RATE_LIMIT_MAX', d.rateLimitMax, 1, 1_000_000_000),
+    rateLimitWindowMs: int('RATE_LIMIT_WINDOW_MS', d.rateLimitWindowMs, 1_000, MAX_TIMER_MS),
+    ingestMaxBacklog: int('INGEST_MAX_BACKLOG', d.ingestMaxBacklog, 1, Number.MAX_SAFE_INTEGER),
+    requestTimeoutMs: int('REQUEST_TIMEOUT_MS', d.requestTimeoutMs, 1, MAX_TIMER_MS),
+    connectionTimeoutMs: int('CONNECTION_TIMEOUT_MS', d.connectionTimeoutMs, 1, MAX_TIMER_MS),
+    keepAliveTimeoutMs: int('KEEP_ALIVE_TIMEOUT_MS', d.keepAliveTimeoutMs, 1, MAX_TIMER_MS),
+    maxConnections: int('MAX_CONNECTIONS', d.maxConnections, 1, 1_000_000),
   });
 }

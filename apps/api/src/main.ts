@@ -38,7 +38,11 @@ async function main(): Promise<void> {
   if (!(await waitUntilReady(redis, 5_000))) logger.warn('Redis is not reachable yet: serving 503 until it is');
   await app.listen({ port: config.port, host: '0.0.0.0' });
   const { port } = app.server.address() as AddressInfo;
-  logger.info({ port, eventsStream: config.eventsStream }, 'API listening');
+  const { consumerGroup, rateLimitMax, rateLimitWindowMs, ingestMaxBacklog, maxConnections } = config;
+  logger.info(
+    { port, eventsStream: config.eventsStream, consumerGroup, rateLimitMax, rateLimitWindowMs, ingestMaxBacklog, maxConnections },
+    'API listening',
+  );
 }
 
 main().catch((err: unknown) => {

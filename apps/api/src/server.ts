@@ -2,15 +2,31 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
-import type { ApiConfig } from './config';
+import { API_CONFIG_DEFAULTS, type ApiConfig } from './config';
+import { connectionLimits, registerLimitedIngestRoute } from './limits';
+import { RateLimitedError } from './rate-limit';
 import { registerHealthRoute } from './routes/health';
-import { BODY_LIMIT_BYTES, registerIngestRoute, type ErrorResponse } from './routes/ingest';
+import { BODY_LIMIT_BYTES, type ErrorResponse } from './routes/ingest';
+
+type LimitKey =
+  | 'consumerGroup'
+  | 'rateLimitMax'
+  | 'rateLimitWindowMs'
+  | 'ingestMaxBacklog'
+  | 'requestTimeoutMs'
+  | 'connectionTimeoutMs'
+  | 'keepAliveTimeoutMs'
+  | 'maxConnections';
 
 /** What the server needs of the configuration; tuning knobs default to production values. */
-export type ServerConfig = Pick<ApiConfig, 'apiKey' | 'eventsStream'> & {
-  readonly healthTimeoutMs?: number;
-  readonly retryAfterSeconds?: number;
-};
+export type ServerConfig = Pick<ApiConfig, 'apiKey' | 'eventsStream'> &
+  Partial<Pick<ApiConfig, LimitKey>> & {
+    readonly healthTimeoutMs?: number;
+    readonly retryAfterSeconds?: number;
+    /** How long a backlog reading is reused (0: read it for every request). */
+    readonly backlogMaxAgeMs?: number;
+    readonly backlogRetryAfterSeconds?: number;
+  };
 
 export interface ServerDeps {
   /** Owned by the caller, who also closes it (after the server). */
@@ -49,7 +65,8 @@ function clientErrorMessage(err: FastifyError): { status: number; error: string 
 }
 
 export function createServer(deps: ServerDeps): FastifyInstance {
-  const { redis, config } = deps;
+  const { redis } = deps;
+  const config = { ...API_CONFIG_DEFAULTS, ...deps.config };
   const logger: FastifyBaseLogger = deps.logger.child(
     { component: 'http' },
     { redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
@@ -60,7 +77,11 @@ export function createServer(deps: ServerDeps): FastifyInstance {
     genReqId: () => randomUUID(),
     // During shutdown, requests on kept-alive sockets get 503 so clients go elsewhere.
     return503OnClosing: true,
+    ...connectionLimits(config),
   });
+  // Past the cap, Node drops new connections on arrival: memory stays bounded (each open
+  // request may buffer up to BODY_LIMIT_BYTES), and the client retries later.
+  app.server.maxConnections = config.maxConnections;
 
   // Once closing, a request still in flight is answered with `Connection: close`: left
   // open, its kept-alive socket would hold up the shutdown until the client dropped it.
@@ -74,6 +95,14 @@ export function createServer(deps: ServerDeps): FastifyInstance {
   });
 
   app.setErrorHandler<FastifyError>(async (err, request, reply) => {
+    if (err instanceof RateLimitedError) {
+      // Refused before the body was read: close, as for a 401, rather than drain what is left of it.
+      return reply
+        .code(429)
+        .header('retry-after', String(err.retryAfterSeconds))
+        .header('connection', 'close')
+        .send({ error: 'too many requests for this API key or address; retry later', retry_after_seconds: err.retryAfterSeconds });
+    }
     const client = clientErrorMessage(err);
     if (client) {
       // The code only: a message could carry a piece of the payload.
@@ -88,12 +117,8 @@ export function createServer(deps: ServerDeps): FastifyInstance {
     reply.code(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0] ?? ''}` } satisfies ErrorResponse),
   );
 
+  // Health is outside the rate limit and the backlog check (see registerLimitedIngestRoute).
   registerHealthRoute(app, { redis, timeoutMs: config.healthTimeoutMs });
-  registerIngestRoute(app, {
-    redis,
-    apiKey: config.apiKey,
-    eventsStream: config.eventsStream,
-    retryAfterSeconds: config.retryAfterSeconds,
-  });
+  registerLimitedIngestRoute(app, { redis, config });
   return app;
 }

@@ -19,6 +19,14 @@ describe('parseApiConfig', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       eventsStream: 'events:incoming',
       logLevel: 'info',
+      consumerGroup: 'event-processors',
+      rateLimitMax: 600,
+      rateLimitWindowMs: 60_000,
+      ingestMaxBacklog: 1_000_000,
+      requestTimeoutMs: 30_000,
+      connectionTimeoutMs: 60_000,
+      keepAliveTimeoutMs: 5_000,
+      maxConnections: 256,
     });
   });
 
@@ -30,6 +38,14 @@ describe('parseApiConfig', () => {
         REDIS_URL: 'rediss://user:pw@redis.internal:6380/2',
         EVENTS_STREAM: 'custom:stream',
         LOG_LEVEL: 'DEBUG',
+        CONSUMER_GROUP: 'custom-group',
+        RATE_LIMIT_MAX: '50',
+        RATE_LIMIT_WINDOW_MS: '10000',
+        INGEST_MAX_BACKLOG: '5',
+        REQUEST_TIMEOUT_MS: '1500',
+        CONNECTION_TIMEOUT_MS: '2500',
+        KEEP_ALIVE_TIMEOUT_MS: '750',
+        MAX_CONNECTIONS: '16',
       }),
     ).toEqual({
       port: 8080,
@@ -37,6 +53,14 @@ describe('parseApiConfig', () => {
       redisUrl: 'rediss://user:pw@redis.internal:6380/2',
       eventsStream: 'custom:stream',
       logLevel: 'debug',
+      consumerGroup: 'custom-group',
+      rateLimitMax: 50,
+      rateLimitWindowMs: 10_000,
+      ingestMaxBacklog: 5,
+      requestTimeoutMs: 1500,
+      connectionTimeoutMs: 2500,
+      keepAliveTimeoutMs: 750,
+      maxConnections: 16,
     });
   });
 
@@ -79,5 +103,34 @@ describe('parseApiConfig', () => {
   test('LOG_LEVEL must be a pino level', () => {
     expect(parseApiConfig({ API_KEY: 'k', LOG_LEVEL: 'silent' }).logLevel).toBe('silent');
     expect(configError({ API_KEY: 'k', LOG_LEVEL: 'loud' }).message).toMatch(/^LOG_LEVEL must be one of fatal, error, warn, info/);
+  });
+
+  test('limits and timeouts must be integers in range, and the message names the variable and the range', () => {
+    const cases: [string, string, string][] = [
+      ['RATE_LIMIT_MAX', '0', 'from 1 to 1000000000'],
+      ['RATE_LIMIT_MAX', 'many', 'from 1 to 1000000000'],
+      ['RATE_LIMIT_WINDOW_MS', '999', 'from 1000 to 2147483647'],
+      ['RATE_LIMIT_WINDOW_MS', '1m', 'from 1000 to 2147483647'],
+      ['INGEST_MAX_BACKLOG', '-5', 'from 1 to 9007199254740991'],
+      ['INGEST_MAX_BACKLOG', '1e6', 'from 1 to 9007199254740991'],
+      ['REQUEST_TIMEOUT_MS', '0', 'from 1 to 2147483647'],
+      ['CONNECTION_TIMEOUT_MS', '2.5', 'from 1 to 2147483647'],
+      // Above 2^31-1 ms a Node timer fires at once: refused rather than silently inverted.
+      ['KEEP_ALIVE_TIMEOUT_MS', '2147483648', 'from 1 to 2147483647'],
+      ['MAX_CONNECTIONS', '0x10', 'from 1 to 1000000'],
+    ];
+    for (const [name, bad, range] of cases) {
+      const err = configError({ API_KEY: 'k', [name]: bad });
+      expect(err.message).toBe(`${name} must be an integer ${range}, got ${JSON.stringify(bad)}`);
+    }
+  });
+
+  test('limits accept their bounds and surrounding spaces', () => {
+    const config = parseApiConfig({ API_KEY: 'k', RATE_LIMIT_MAX: ' 1 ', RATE_LIMIT_WINDOW_MS: '1000', MAX_CONNECTIONS: '1000000' });
+    expect(config).toMatchObject({ rateLimitMax: 1, rateLimitWindowMs: 1000, maxConnections: 1_000_000 });
+  });
+
+  test('an empty CONSUMER_GROUP means the default group', () => {
+    expect(parseApiConfig({ API_KEY: 'k', CONSUMER_GROUP: '  ' }).consumerGroup).toBe('event-processors');
   });
 });

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import http from 'node:http';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
@@ -132,9 +133,9 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-/** A redis-server of this test's own, so it can be killed, paused and restarted. */
-export async function startPrivateRedis(port: number): Promise<PrivateRedis> {
-  const child = spawnChild('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {});
+/** A redis-server of this test's own, so it can be killed, paused and restarted; `extraArgs` go on its command line. */
+export async function startPrivateRedis(port: number, extraArgs: string[] = []): Promise<PrivateRedis> {
+  const child = spawnChild('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], {});
   await waitFor(() => child.stdout().includes('Ready to accept connections') || child.process.exitCode !== null, 10_000, {
     description: `redis-server on port ${port} to start`,
   });
@@ -147,4 +148,59 @@ export async function startPrivateRedis(port: number): Promise<PrivateRedis> {
       await child.stop('SIGKILL');
     },
   };
+}
+
+/**
+ * POST `{events}` from a chosen local address (any of 127.0.0.0/8 reaches a server on
+ * 127.0.0.1 under Linux), so one test can play several client IPs. A fresh connection each time.
+ */
+export function ingestFrom(baseUrl: string, localAddress: string, events: unknown[], key: string | null = API_KEY): Promise<HttpResponse> {
+  const body = Buffer.from(JSON.stringify({ events }));
+  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': body.length };
+  if (key !== null) headers['authorization'] = `Bearer ${key}`;
+  const url = new URL('/api/events/ingest', baseUrl);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', localAddress, headers, agent: false }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => {
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') responseHeaders.set(name, value);
+        resolve({ status: res.statusCode ?? 0, headers: responseHeaders, body: text, json: <T>() => JSON.parse(text) as T });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export interface RawConnection {
+  socket: Socket;
+  /** Everything the server sent so far. */
+  received(): string;
+  /** Settles when the socket closes, whoever closed it. */
+  closed: Promise<void>;
+  /** True once closed. */
+  isClosed(): boolean;
+}
+
+/** A plain TCP connection to the server, for what fetch hides: keep-alive, half-sent requests. */
+export async function openConnection(baseUrl: string): Promise<RawConnection> {
+  const url = new URL(baseUrl);
+  const socket = connect({ host: url.hostname, port: Number(url.port) });
+  let text = '';
+  let isClosed = false;
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  socket.on('error', () => undefined); // a reset by the server is a close like any other here
+  const closed = new Promise<void>((resolve) => {
+    socket.once('close', () => {
+      isClosed = true;
+      resolve();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return { socket, received: () => text, closed, isClosed: () => isClosed };
 }

@@ -87,6 +87,17 @@ describe('node apps/api/dist/main.js: configuration errors exit 2 with a clear m
     expect((await exitWithin(b, 10_000)).code).toBe(2);
     expect(b.stderr()).toContain('REDIS_URL must use redis://');
   });
+
+  test.each([
+    ['RATE_LIMIT_MAX', '0'],
+    ['INGEST_MAX_BACKLOG', 'lots'],
+    ['KEEP_ALIVE_TIMEOUT_MS', '5s'],
+  ])('with %s=%s, naming the variable', async (name, value) => {
+    const c = runMain(validEnv({ [name]: value }));
+    expect(await exitWithin(c, 10_000)).toEqual({ code: 2, signal: null });
+    expect(c.stderr()).toContain(`${name} must be an integer from `);
+    expect(c.stderr()).toContain(JSON.stringify(value));
+  });
 });
 
 describe('node apps/api/dist/main.js: a valid environment', () => {

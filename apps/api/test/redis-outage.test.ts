@@ -95,3 +95,49 @@ test('Redis hung (paused): requests answer 503 within the command timeout instea
     server.child.process.kill('SIGCONT');
   }
 });
+
+test('Redis full under noeviction: XADD is refused (OOM), the API answers 503 and keeps nothing half-written; room again: 202', async () => {
+  // As docker-compose.yml runs it, with a limit small enough to reach in a test.
+  const port = await freePort();
+  server = await startPrivateRedis(port, ['--maxmemory', '4mb', '--maxmemory-policy', 'noeviction']);
+  reader = createTestRedis(server.url);
+  const { stream } = uniqueStreamKeys('oom');
+  t = await startApp(server.url, captureLogs().logger, { eventsStream: stream, retryAfterSeconds: 3 });
+  expect((await ingest(t.url, [makeEvent('system.heartbeat')])).status).toBe(202);
+
+  // Fill Redis from the side until it refuses even a tiny write. A big write is refused while
+  // its own argument (in the query buffer) is what tips memory over, so halve the size on each OOM.
+  let size = 256 * 1024;
+  const fillers: string[] = [];
+  await waitFor(
+    async () => {
+      const key = `${stream}:filler:${fillers.length}`;
+      try {
+        await reader!.set(key, 'x'.repeat(size));
+        fillers.push(key);
+      } catch (err) {
+        if (!(err instanceof Error && err.message.startsWith('OOM'))) throw err;
+        if (size <= 16) return true;
+        size = Math.floor(size / 2);
+      }
+      return false;
+    },
+    30_000,
+    { description: 'Redis to refuse even a 16-byte write with OOM', intervalMs: 0 },
+  );
+
+  const refused = await ingest(t.url, [makeEvent('system.heartbeat'), makeEvent('system.heartbeat')]);
+  expect(refused.status).toBe(503);
+  expect(refused.json<Unavailable>()).toEqual({ error: expect.stringContaining('retry'), retry_after_seconds: 3 });
+  expect(refused.headers.get('retry-after')).toBe('3');
+  expect(await reader.xlen(stream)).toBe(1);
+  // Nothing was evicted to make room: the stream and every filler are still there.
+  expect(await reader.exists(...fillers)).toBe(fillers.length);
+
+  await reader.del(...fillers);
+  const event = makeEvent('system.heartbeat');
+  expect((await ingest(t.url, [event])).status).toBe(202);
+  const entries = await streamEntries(reader, stream);
+  expect(entries).toHaveLength(2);
+  expect(entries[1]?.fields['event']).toBe(JSON.stringify(event));
+});

@@ -43,7 +43,7 @@ function keysRead(parseConfig: (env: Readonly<Record<string, string | undefined>
 }
 
 const WORKER_ENV = ['REDIS_URL', 'DATABASE_URL', 'EVENTS_STREAM', 'CONSUMER_GROUP', 'DEAD_LETTER_STREAM', 'LOG_LEVEL', 'WORKER_HTTP_PORT'];
-const API_ENV = ['PORT', 'API_KEY', 'REDIS_URL', 'EVENTS_STREAM', 'LOG_LEVEL'];
+const API_ENV = ['PORT', 'API_KEY', 'REDIS_URL', 'EVENTS_STREAM', 'CONSUMER_GROUP', 'LOG_LEVEL'];
 
 test('four services: redis, postgres, api, event-worker', () => {
   expect(Object.keys(services).sort()).toEqual(['api', 'event-worker', 'postgres', 'redis']);
@@ -53,6 +53,9 @@ test('redis: append-only persistence on a named volume, with a healthcheck', () 
   const redis = services['redis'] as Json;
   expect(String(redis['image'])).toMatch(/^redis:7/);
   expect((redis['command'] as string[]).join(' ')).toMatch(/--appendonly yes/);
+  // Full means refused writes (the API answers 503), never evicted keys (lost stream entries).
+  expect((redis['command'] as string[]).join(' ')).toMatch(/--maxmemory \d+[kmg]b\b/);
+  expect((redis['command'] as string[]).join(' ')).toMatch(/--maxmemory-policy noeviction\b/);
   const [volume] = redis['volumes'] as string[];
   expect(volume).toMatch(/^[\w-]+:\/data$/);
   expect(Object.keys(compose['volumes'] as Json)).toContain(volume?.split(':')[0]);
@@ -126,7 +129,8 @@ test("the API's environment is exactly what the API reads (apps/api/src/config.t
   expect(Object.keys(env).filter((k) => !read.has(k))).toEqual([]);
   const config = parseApiConfig(env);
   expect(config).toMatchObject({ port: 3000, apiKey: 'compose-test-key', redisUrl: 'redis://redis:6379', eventsStream: 'events:incoming' });
-  // The API publishes to the stream the workers consume.
+  // The API publishes to the stream the workers consume, and watches their group's backlog.
   expect(env['EVENTS_STREAM']).toBe(environment('event-worker')['EVENTS_STREAM']);
+  expect(config['consumerGroup']).toBe(environment('event-worker')['CONSUMER_GROUP']);
   expect((services['api']?.['ports'] as string[])[0]).toMatch(/:3000$/);
 });

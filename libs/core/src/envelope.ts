@@ -32,7 +32,7 @@ export const blobRefSchema = z.object({
 
 export type BlobRef = z.infer<typeof blobRefSchema>;
 
-/** Whitespace-only or empty means "no workspace" (CONTRACT §1). */
+/** Whitespace-only or empty means "no workspace" (docs/contract.md §1). */
 export function canonicalWorkspaceId(value: string): string {
   return value.trim() === '' ? UNASSOCIATED_WORKSPACE : value;
 }

@@ -3,7 +3,7 @@ import { toStreamEntry, type StreamEntry } from './entries';
 import { nextStreamId } from './retention';
 import { publish } from './stream';
 
-/** One entry of the dead-letter stream, as an operator reads it (CONTRACT §2 fields). */
+/** One entry of the dead-letter stream, as an operator reads it (docs/contract.md §2 fields). */
 export interface DeadLetterRecord {
   /** Its id in the dead-letter stream: what `replay` takes. */
   id: string;

@@ -15,7 +15,7 @@ export interface DeadLetter {
   failedAt?: Date;
 }
 
-/** XADD one dead letter with CONTRACT §2's fields. Returns its id in the dead-letter stream. */
+/** XADD one dead letter (fields: docs/contract.md §2); returns its id in the dead-letter stream. */
 export async function deadLetter(redis: Redis, deadLetterStream: string, d: DeadLetter): Promise<string> {
   const id = await redis.xadd(
     deadLetterStream,

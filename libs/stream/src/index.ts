@@ -21,6 +21,7 @@ export {
   consumerInfos,
   groupInfos,
   isNoSuchKey,
+  parseGroupInfos,
   parsePendingSummary,
   pendingSummary,
   streamStatus,
@@ -42,3 +43,4 @@ export {
   type ReplayOutcome,
   type ReplaySelection,
 } from './dead-letter-admin';
+export { BacklogReadTimeoutError, createBacklogGauge, readBacklog, type Backlog, type BacklogGauge, type BacklogGaugeOptions, type BacklogTarget } from './backlog';

@@ -56,6 +56,11 @@ export async function groupInfos(redis: Redis, stream: string): Promise<GroupInf
     if (isNoSuchKey(err)) return [];
     throw err;
   }
+  return parseGroupInfos(reply);
+}
+
+/** An XINFO GROUPS reply, parsed (for callers that send the command themselves, e.g. in a pipeline). */
+export function parseGroupInfos(reply: unknown): GroupInfo[] {
   return (Array.isArray(reply) ? reply : []).map((flat): GroupInfo => {
     const g = pairs(flat);
     return {

@@ -1,7 +1,7 @@
 import { monotonicFactory } from 'ulid';
 
 /**
- * Envelopes as a producer sends them (CONTRACT §1). Typed here, not imported from core,
+ * Envelopes as a producer sends them (docs/contract.md §1). Typed here, not imported from core,
  * so tests exercise the contract rather than the implementation's own types.
  */
 export interface EnvelopeInput {

@@ -11,4 +11,4 @@ export { spawnProcess, type ProcessExit, type ProcessLine, type SpawnOptions, ty
 export { seededRandom } from './random';
 export { useStreamTestEnv, type StreamTestEnv, type StreamTestEnvOptions, type TestHooks } from './stream-test-env';
 export * from './client-events';
-export { tableSnapshot, type TableSnapshot } from './table-snapshot';
+export { tableDigests, tableSnapshot, type TableSnapshot } from './table-snapshot';

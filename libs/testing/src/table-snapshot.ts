@@ -14,6 +14,42 @@ const SKIPPED_TABLES = new Set(['schema_migrations']);
  * the workspace's canonical name wherever they appear. Rows are sorted.
  */
 export async function tableSnapshot(sql: Sql): Promise<TableSnapshot> {
+  const tables = await comparableColumns(sql);
+  const workspaces = await sql<{ id: string; canonical_id: string }[]>`SELECT id, canonical_id FROM workspaces`;
+  const names = new Map(workspaces.map((w) => [w.id, w.canonical_id]));
+  const snapshot: TableSnapshot = {};
+  for (const [table, cols] of tables) {
+    const rows = await sql.unsafe<{ row: Record<string, unknown> }[]>(
+      `SELECT to_jsonb(t) AS row FROM (SELECT ${cols.map((c) => `"${c}"`).join(', ')} FROM "${table}") t`,
+    );
+    snapshot[table] = rows
+      .map(({ row }) => JSON.stringify(row, (_key, value: unknown) => (typeof value === 'string' ? (names.get(value) ?? value) : value)))
+      .sort();
+  }
+  return snapshot;
+}
+
+/**
+ * One md5 per table over the same columns as tableSnapshot, computed in PostgreSQL (cheap
+ * for large tables): a `workspace_id` column is replaced by the workspace's canonical name.
+ */
+export async function tableDigests(sql: Sql): Promise<Record<string, string>> {
+  const digests: Record<string, string> = {};
+  for (const [table, cols] of await comparableColumns(sql)) {
+    const select = cols
+      .map((c) => (c === 'workspace_id' ? `(SELECT w.canonical_id FROM workspaces w WHERE w.id = x.workspace_id) AS workspace_id` : `x."${c}"`))
+      .join(', ');
+    const [row] = await sql.unsafe<{ digest: string }[]>(
+      `SELECT md5(coalesce(string_agg(r, E'\n' ORDER BY r), '')) AS digest
+       FROM (SELECT to_jsonb(t)::text AS r FROM (SELECT ${select} FROM "${table}" x) t) rows`,
+    );
+    digests[table] = row?.digest ?? '';
+  }
+  return digests;
+}
+
+/** Table → the columns that are the events' doing (see tableSnapshot), sorted by table. */
+async function comparableColumns(sql: Sql): Promise<[string, string[]][]> {
   const columns = await sql<{ table_name: string; column_name: string; column_default: string | null }[]>`
     SELECT c.table_name, c.column_name, c.column_default
     FROM information_schema.columns c
@@ -27,16 +63,5 @@ export async function tableSnapshot(sql: Sql): Promise<TableSnapshot> {
     if (serverMade || (c.table_name === 'workspaces' && c.column_name === 'id')) continue;
     byTable.set(c.table_name, [...(byTable.get(c.table_name) ?? []), c.column_name]);
   }
-  const workspaces = await sql<{ id: string; canonical_id: string }[]>`SELECT id, canonical_id FROM workspaces`;
-  const names = new Map(workspaces.map((w) => [w.id, w.canonical_id]));
-  const snapshot: TableSnapshot = {};
-  for (const [table, cols] of [...byTable].sort(([a], [b]) => a.localeCompare(b))) {
-    const rows = await sql.unsafe<{ row: Record<string, unknown> }[]>(
-      `SELECT to_jsonb(t) AS row FROM (SELECT ${cols.map((c) => `"${c}"`).join(', ')} FROM "${table}") t`,
-    );
-    snapshot[table] = rows
-      .map(({ row }) => JSON.stringify(row, (_key, value: unknown) => (typeof value === 'string' ? (names.get(value) ?? value) : value)))
-      .sort();
-  }
-  return snapshot;
+  return [...byTable].sort(([a], [b]) => a.localeCompare(b));
 }

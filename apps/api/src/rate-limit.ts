@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { bearerToken } from './auth';
+
+export interface RateLimitOptions {
+  /** Requests allowed per window and client. */
+  max: number;
+  windowMs: number;
+  /** True when the Authorization header carries a valid API key (see createKeyCheck). */
+  keyMatches: (authorizationHeader: string | undefined) => boolean;
+}
+
+/** Refused by the rate limit; the error handler answers 429 with its Retry-After. */
+export class RateLimitedError extends Error {
+  readonly code = 'RATE_LIMITED' as const;
+  readonly statusCode = 429;
+  constructor(readonly retryAfterSeconds: number) {
+    super(`rate limit exceeded: retry in ${retryAfterSeconds} s`);
+    this.name = 'RateLimitedError';
+  }
+}
+
+/**
+ * Whom a request counts against: its API key when it carries a valid one, else its client
+ * address (IPv6 by /64, so one host cannot dodge the limit by rotating addresses). The key is
+ * stored only as a SHA-256 digest, never as itself. An invalid key counts against the address:
+ * keyed by whatever token was sent, a client could get a fresh allowance per made-up token.
+ */
+export function rateLimitKey(request: FastifyRequest, keyMatches: RateLimitOptions['keyMatches']): string {
+  const header = request.headers.authorization;
+  if (keyMatches(header)) return `key:${createHash('sha256').update(bearerToken(header), 'utf8').digest('base64url')}`;
+  return `ip:${normalizeIP(request.ip)}`;
+}
+
+/**
+ * Rate-limit every route of `scope` (call it inside a registered plugin). In memory, so the
+ * limit is per API process. The hook runs at onRequest, before the routes' own hooks: a client
+ * with no key or a wrong one is limited too, before the body is read.
+ */
+export async function registerRateLimit(scope: FastifyInstance, options: RateLimitOptions): Promise<void> {
+  await scope.register(fastifyRateLimit, {
+    global: false,
+    max: options.max,
+    timeWindow: options.windowMs,
+    keyGenerator: (request) => rateLimitKey(request, options.keyMatches),
+    errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
+    onExceeded: (request, key) => {
+      // Which kind of client, never the key (not even its digest).
+      request.log.info({ limitedBy: key.startsWith('key:') ? 'api-key' : 'ip' }, 'Rate limit exceeded');
+    },
+  });
+  scope.addHook('onRequest', scope.rateLimit());
+}
