@@ -1,7 +1,7 @@
 import type { Sql } from 'postgres';
 import type { TcpProxy } from '@fuel-code/testing';
 import type { Fleet, Proc } from './fleet';
-import { streamIdAfter, type Monitor } from './observe';
+import type { Monitor } from './observe';
 
 /**
  * The quiet faults of issue 13: nothing is refused or closed, the dependency just stops
@@ -22,21 +22,33 @@ export interface FaultOutcome {
 export const WORKER_IDLE_TX_TIMEOUT_MS = 10_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Sample the probes once a second until `done` resolves; a summary such as "readyz 200×4 503×6". */
+/** Counts of each probe's answers, summarised as e.g. "/readyz 200×4 503×6". */
+class ProbeTally {
+  private readonly counts = { healthz: new Map<number, number>(), readyz: new Map<number, number>(), api: new Map<number, number>() };
+
+  add(p: { healthz: number[]; readyz: number[]; api: number }): void {
+    const bump = (m: Map<number, number>, status: number) => m.set(status, (m.get(status) ?? 0) + 1);
+    p.healthz.forEach((status) => bump(this.counts.healthz, status));
+    p.readyz.forEach((status) => bump(this.counts.readyz, status));
+    bump(this.counts.api, p.api);
+  }
+
+  summary(): string {
+    const show = (m: Map<number, number>) => [...m].sort(([a], [b]) => a - b).map(([status, n]) => `${status || 'no answer'}×${n}`).join(' ') || '-';
+    return `probes meanwhile: workers /healthz ${show(this.counts.healthz)}, /readyz ${show(this.counts.readyz)}; API /api/health ${show(this.counts.api)}`;
+  }
+}
+
+/** Sample the probes once a second until `done` resolves. */
 async function probeUntil(fleet: Fleet, done: Promise<unknown>): Promise<string> {
   let finished = false;
   void done.finally(() => (finished = true));
-  const counts = { healthz: new Map<number, number>(), readyz: new Map<number, number>(), api: new Map<number, number>() };
-  const bump = (m: Map<number, number>, s: number) => m.set(s, (m.get(s) ?? 0) + 1);
+  const tally = new ProbeTally();
   while (!finished) {
-    const p = await fleet.probe();
-    p.healthz.forEach((s) => bump(counts.healthz, s));
-    p.readyz.forEach((s) => bump(counts.readyz, s));
-    bump(counts.api, p.api);
+    tally.add(await fleet.probe());
     await Promise.race([done, sleep(1000)]);
   }
-  const show = (m: Map<number, number>) => [...m].sort(([a], [b]) => a - b).map(([s, n]) => `${s || 'no answer'}×${n}`).join(' ') || '-';
-  return `probes meanwhile: workers /healthz ${show(counts.healthz)}, /readyz ${show(counts.readyz)}; API /api/health ${show(counts.api)}`;
+  return tally.summary();
 }
 
 /** Run `during` while probing; returns its result and the probe summary. */
@@ -47,39 +59,40 @@ async function probed<T>(fleet: Fleet, during: Promise<T>): Promise<[T, string]>
 
 /**
  * Every open connection of the API and the workers to Redis goes silent (no byte passes, no
- * error, no close) while new connections pass. They must notice and reconnect by themselves:
- * the fault lasts until the group has delivered past what the stream held when it began and
- * every live worker's consumer is active again (XINFO CONSUMERS idle below 7 s), or `capMs`.
- * Only then is the proxy restored, which frees the silenced connections.
+ * error, no close) while new connections pass. They must notice and reconnect by themselves.
+ * Healed: every live worker's consumer has talked to Redis since the silence began (XINFO
+ * CONSUMERS idle shorter than the time since, which only a new connection can do: the
+ * workers read with BLOCK 5000 even when there is nothing to read) and the API answered
+ * /api/health 200 to a probe sent after it began (its PING then went through a new
+ * connection). Only then, or after `capMs`, is the proxy restored, freeing the silenced ones.
  */
 export async function redisSilent(fleet: Fleet, monitor: Monitor, capMs: number): Promise<FaultOutcome> {
   const proxy = fleet.redisProxy as TcpProxy & { silenceOpen?: () => Promise<void>; silencedCount?: () => number };
   if (!proxy.silenceOpen) throw new Error('this build\'s TCP proxy has no silenceOpen()');
   const silenceOpen = proxy.silenceOpen.bind(proxy);
   const open = proxy.connectionCount();
-  const lastId = await monitor.streamLastId();
   const from = Date.now();
   await silenceOpen();
-  const healed = (async (): Promise<number | undefined> => {
-    while (Date.now() - from < capMs) {
-      await sleep(250);
-      const progress = await monitor.groupProgress().catch(() => undefined);
-      if (!progress || !streamIdAfter(progress.lastDeliveredId, lastId)) continue;
-      const live = fleet.liveWorkers().map((p) => p.name);
-      if (live.every((name) => (progress.idle.get(name) ?? Infinity) < 7000)) return Date.now() - from;
-    }
-    return undefined;
-  })();
-  const [healedMs, probes] = await probed(fleet, healed);
+  const probes = new ProbeTally();
+  let apiAt: number | undefined;
+  let workersAt: number | undefined;
+  while (Date.now() - from < capMs && (apiAt === undefined || workersAt === undefined)) {
+    const sent = Date.now();
+    const [p, progress] = await Promise.all([fleet.probe(), monitor.groupProgress().catch(() => undefined)]);
+    probes.add(p);
+    if (apiAt === undefined && p.api === 200) apiAt = Date.now() - from;
+    const since = sent - from;
+    const live = fleet.liveWorkers().map((w) => w.name);
+    if (workersAt === undefined && progress && since > 1000 && live.every((name) => (progress.idle.get(name) ?? Infinity) < since)) workersAt = Date.now() - from;
+    await sleep(Math.max(0, 1000 - (Date.now() - sent)));
+  }
   const silenced = proxy.silencedCount?.() ?? 0;
   await proxy.restore();
   const outageMs = Date.now() - from;
-  if (healedMs === undefined) throw new Error(`the API and workers did not get past silent Redis connections within ${(capMs / 1000).toFixed(0)} s; ${probes}`);
-  return {
-    outageMs,
-    detail: `Redis connections silenced (${open} open, ${silenced} still silent at the end, new ones passed): ` +
-      `workers reading again after ${(healedMs / 1000).toFixed(1)} s, then the proxy restored; ${probes}`,
-  };
+  const seconds = (x: number | undefined) => (x === undefined ? `NOT within ${(capMs / 1000).toFixed(0)} s` : `after ${(x / 1000).toFixed(1)} s`);
+  const summary = `API answering again ${seconds(apiAt)}, every worker reading again ${seconds(workersAt)}; ${probes.summary()}`;
+  if (apiAt === undefined || workersAt === undefined) throw new Error(`silent Redis connections were not healed: ${summary}`);
+  return { outageMs, detail: `Redis connections silenced (${open} open, ${silenced} still silent when restored; new ones passed): ${summary}` };
 }
 
 /** DDL of a fault, in a read-write transaction whatever the database's default is just then. */

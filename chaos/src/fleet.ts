@@ -193,9 +193,16 @@ export class Fleet {
       }
     }
     await Promise.allSettled(this.procs.map((p) => p.proc.exited));
-    await this.proxy?.close().catch(() => undefined);
-    await this.redisProxy?.close().catch(() => undefined);
-    await this.redis?.stop().catch(() => undefined);
+    // Bounded: a proxy whose close() never settles must not keep redis-server and the database.
+    const bounded = async (what: string, p: Promise<unknown> | undefined): Promise<void> => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 5000)));
+      if ((await Promise.race([p?.catch(() => undefined), late])) === 'late') this.o.log(`${what} did not close within 5 s: going on`);
+      clearTimeout(timer);
+    };
+    await bounded('the Postgres proxy', this.proxy?.close());
+    await bounded('the Redis proxy', this.redisProxy?.close());
+    await bounded('redis-server', this.redis?.stop());
     if (this.db) {
       if (keep) {
         this.o.log(`kept database ${this.db.name}`);

@@ -93,13 +93,6 @@ export interface Sample {
   counted: boolean;
 }
 
-/** Stream ids compare by their millisecond part, then their sequence. */
-export function streamIdAfter(a: string, b: string): boolean {
-  const [am = 0, as = 0] = a.split('-').map(Number);
-  const [bm = 0, bs = 0] = b.split('-').map(Number);
-  return am > bm || (am === bm && as > bs);
-}
-
 /** When XINFO GROUPS reports lag as null, count the undelivered entries, at most this many. */
 export const LAG_COUNT_CAP = 2000;
 
