@@ -60,14 +60,14 @@ async function probed<T>(fleet: Fleet, during: Promise<T>): Promise<[T, string]>
 /**
  * Every open connection of the API and the workers to Redis goes silent (no byte passes, no
  * error, no close) while new connections pass. They must notice and reconnect by themselves.
- * Healed: every live worker's consumer has talked to Redis since the silence began (XINFO
- * CONSUMERS idle shorter than the time since, which only a new connection can do: the
- * workers read with BLOCK 5000 even when there is nothing to read) and the API answered
- * /api/health 200 to a probe sent after it began (its PING then went through a new
- * connection). Only then, or after `capMs`, is the proxy restored, freeing the silenced ones.
+ * Healed: Redis has as many blocking-read connections opened since the silence began as
+ * there are live workers, each of which has sent XREADGROUP (CLIENT LIST; only a worker
+ * that gave up its silent connection can have one), and the API answered /api/health 200 to
+ * a probe sent after it began (its PING went through a new connection). Only then, or after
+ * `capMs`, is the proxy restored, freeing the silenced connections.
  */
 export async function redisSilent(fleet: Fleet, monitor: Monitor, capMs: number): Promise<FaultOutcome> {
-  const proxy = fleet.redisProxy as TcpProxy & { silenceOpen?: () => Promise<void>; silencedCount?: () => number };
+  const proxy = fleet.redisProxy as TcpProxy & { silenceOpen?: () => Promise<void> };
   if (!proxy.silenceOpen) throw new Error('this build\'s TCP proxy has no silenceOpen()');
   const silenceOpen = proxy.silenceOpen.bind(proxy);
   const open = proxy.connectionCount();
@@ -78,21 +78,19 @@ export async function redisSilent(fleet: Fleet, monitor: Monitor, capMs: number)
   let workersAt: number | undefined;
   while (Date.now() - from < capMs && (apiAt === undefined || workersAt === undefined)) {
     const sent = Date.now();
-    const [p, progress] = await Promise.all([fleet.probe(), monitor.groupProgress().catch(() => undefined)]);
+    // Ages are whole seconds: a connection counts when it is younger than the silence by a second.
+    const [p, readers] = await Promise.all([fleet.probe(), monitor.freshReaders(sent - from - 1000).catch(() => 0)]);
     probes.add(p);
     if (apiAt === undefined && p.api === 200) apiAt = Date.now() - from;
-    const since = sent - from;
-    const live = fleet.liveWorkers().map((w) => w.name);
-    if (workersAt === undefined && progress && since > 1000 && live.every((name) => (progress.idle.get(name) ?? Infinity) < since)) workersAt = Date.now() - from;
+    if (workersAt === undefined && readers >= fleet.liveWorkers().length) workersAt = Date.now() - from;
     await sleep(Math.max(0, 1000 - (Date.now() - sent)));
   }
-  const silenced = proxy.silencedCount?.() ?? 0;
   await proxy.restore();
   const outageMs = Date.now() - from;
   const seconds = (x: number | undefined) => (x === undefined ? `NOT within ${(capMs / 1000).toFixed(0)} s` : `after ${(x / 1000).toFixed(1)} s`);
-  const summary = `API answering again ${seconds(apiAt)}, every worker reading again ${seconds(workersAt)}; ${probes.summary()}`;
+  const summary = `API answering again ${seconds(apiAt)}, every worker reading on a new connection ${seconds(workersAt)}; ${probes.summary()}`;
   if (apiAt === undefined || workersAt === undefined) throw new Error(`silent Redis connections were not healed: ${summary}`);
-  return { outageMs, detail: `Redis connections silenced (${open} open, ${silenced} still silent when restored; new ones passed): ${summary}` };
+  return { outageMs, detail: `Redis connections silenced (${open} open, new ones passed): ${summary}` };
 }
 
 /** DDL of a fault, in a read-write transaction whatever the database's default is just then. */

@@ -152,6 +152,21 @@ export class Monitor {
     return newest?.[0] ?? '0-0';
   }
 
+  /**
+   * Redis connections of other processes (not the chaos process's own `chaos-*` ones) whose
+   * last command was XREADGROUP and that were opened less than `maxAgeMs` ago (CLIENT LIST).
+   */
+  async freshReaders(maxAgeMs: number): Promise<number> {
+    const list = String(await this.redis.call('CLIENT', 'LIST', 'TYPE', 'normal'));
+    let n = 0;
+    for (const line of list.split('\n')) {
+      const f = new Map(line.trim().split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const));
+      if ((f.get('name') ?? '').startsWith('chaos-') || f.get('cmd') !== 'xreadgroup') continue;
+      if (Number(f.get('age')) * 1000 < maxAgeMs) n++;
+    }
+    return n;
+  }
+
   /** The group's last-delivered-id, and each consumer's idle ms (XINFO CONSUMERS). */
   async groupProgress(): Promise<{ lastDeliveredId: string; idle: Map<string, number> } | undefined> {
     const state = await groupState(this.redis, STREAM, GROUP);
