@@ -27,9 +27,7 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-export function redactUrl(value: string): string {
-  return value.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
-}
+export { redactUrl } from '@fuel-code/core';
 
 /** Clean-up steps still owed (databases, keys), run on the way out, Ctrl-C included. */
 const cleanups = new Set<() => Promise<void>>();

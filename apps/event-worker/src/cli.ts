@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
-import { toError } from '@fuel-code/core';
+import { redactUrl, redactUrlIn, toError } from '@fuel-code/core';
 import { createRootLogger } from './clients';
-import { redactUrl, type Env, type WorkerFlags } from './config';
+import type { Env, WorkerFlags } from './config';
 import { runMigrate } from './migrate-command';
 import { registerOperatorCommands } from './ops/commands';
 import { runWorker } from './run';
@@ -14,7 +14,9 @@ Environment:
   EVENTS_STREAM       stream key (default events:incoming)
   CONSUMER_GROUP      consumer group (default event-processors)
   CONSUMER_NAME       this consumer's name (default <hostname>-<pid>)
-  DEAD_LETTER_STREAM  dead-letter stream key (default events:dead-letter)
+  DEAD_LETTER_STREAM  dead-letter stream key (default events:dead-letter); must differ from EVENTS_STREAM
+  MAX_ENTRY_BYTES     larger entries are dead-lettered as invalid, unread (default 1048576 = 1 MiB)
+  MAX_BATCH_BYTES     a read stops at this many bytes of entries (default 4194304 = 4 MiB)
   LOG_LEVEL           fatal|error|warn|info|debug|trace|silent (default info)
   WORKER_HTTP_PORT    health and metrics port, 0 turns it off (default 9464)
 A flag beats its environment variable; a bad value exits with code 2.`;
@@ -40,6 +42,12 @@ export function buildProgram(env: Env): Command {
     .addOption(new Option('--max-attempts <n>', 'processing attempts before dead-lettering (default 3)'))
     .addOption(new Option('--stats-interval-ms <ms>', 'interval of the stats log line (default 60000)'))
     .addOption(new Option('--http-port <port>', 'health/metrics port, 0 = off (env WORKER_HTTP_PORT; default 9464)'))
+    .addOption(
+      new Option('--max-entry-bytes <n>', 'an entry larger than this is dead-lettered as invalid without being read (env MAX_ENTRY_BYTES; default 1048576)'),
+    )
+    .addOption(
+      new Option('--max-batch-bytes <n>', 'a read stops once its entries reach this many bytes; at least --max-entry-bytes (env MAX_BATCH_BYTES; default 4194304)'),
+    )
     .addHelpText('after', ENV_HELP)
     .exitOverride()
     .action(async (flags: WorkerFlags) => {
@@ -82,7 +90,10 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
       process.stderr.write(`error: ${err.message}\n`);
       return 2;
     }
-    process.stderr.write(`error: ${toError(err).message}\n`);
+    // An error from a client library may echo a connection URL: never its password.
+    let message = toError(err).message;
+    for (const url of [env['DATABASE_URL'], env['REDIS_URL']]) if (url) message = redactUrlIn(message, url);
+    process.stderr.write(`error: ${message}\n`);
     return 1;
   }
 }

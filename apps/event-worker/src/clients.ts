@@ -1,33 +1,34 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { createSqlClient } from '@fuel-code/db';
+import { createRedisConnection } from '@fuel-code/stream';
 import type { WorkerConfig } from './config';
 
 export function createRootLogger(config: Pick<WorkerConfig, 'logLevel'>): Logger {
   return pino({ level: config.logLevel, base: { service: 'event-worker', pid: process.pid } });
 }
 
+/** How long a command on the command connection may wait for its reply. */
+export const REDIS_COMMAND_TIMEOUT_MS = 3_000;
+
 /**
- * The command connection: commands fail fast while Redis is away (the consumer backs off and
- * retries them itself) instead of queueing without bound.
+ * The command connection (XACK, XAUTOCLAIM, the dead-letter script…; the blocking read has
+ * a connection of its own). While Redis is away, commands wait for the reconnect, each
+ * bounded by the command timeout, and the consumer backs off and retries them itself. A
+ * connection that goes silent is dropped after two commands in a row time out
+ * (createRedisConnection). The timeout is generous next to a healthy round trip, as a
+ * batch's reply can be large and a timed-out read is only read again.
  */
 export function createRedis(config: Pick<WorkerConfig, 'redisUrl'>, logger: Logger): Redis {
-  const redis = new Redis(config.redisUrl, {
-    maxRetriesPerRequest: 1,
+  return createRedisConnection({
+    url: config.redisUrl,
+    logger,
     connectionName: 'fuel-code-worker',
-    retryStrategy: (times) => Math.min(times * 200, 2000),
+    commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS,
+    queueWhileDisconnected: true,
+    reconnectDelayMs: (attempt) => Math.min(attempt * 200, 2000),
   });
-  let down = false;
-  redis.on('error', (err: Error) => {
-    if (!down) logger.warn({ err }, `Redis connection error: ${err.message}`);
-    down = true;
-  });
-  redis.on('ready', () => {
-    if (down) logger.info('Redis connection restored');
-    down = false;
-  });
-  return redis;
 }
 
 export function createSql(config: Pick<WorkerConfig, 'databaseUrl'>): Sql {

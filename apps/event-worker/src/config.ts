@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ConfigError } from '@fuel-code/core';
+import { ConfigError, parseUrlFaithfully, redactUrl } from '@fuel-code/core';
 import { DEFAULT_CONSUMER_CONFIG, type ConsumerConfig } from '@fuel-code/consumer';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -28,6 +28,8 @@ export interface WorkerFlags {
   maxAttempts?: string;
   statsIntervalMs?: string;
   httpPort?: string;
+  maxEntryBytes?: string;
+  maxBatchBytes?: string;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -60,11 +62,14 @@ function integer(source: Source | undefined, fallback: number, min: number, max:
 
 function url(source: Source | undefined, fallback: string, schemes: readonly string[]): string {
   if (!source) return fallback;
-  let parsed: URL;
-  try {
-    parsed = new URL(source.value);
-  } catch {
-    throw new ConfigError(`Invalid ${source.name}: expected a URL (${schemes.join(' or ')}), got "${redactUrl(source.value)}"`);
+  const parsed = parseUrlFaithfully(source.value);
+  if (!parsed) {
+    // Also a URL whose password holds an unencoded '/', '?', '#': it would parse with part
+    // of the password taken for the host, port or path, and connect somewhere else.
+    throw new ConfigError(
+      `Invalid ${source.name}: expected a URL (${schemes.join(' or ')}) with any '/', '?', '#' or '@' in its user or password ` +
+        `percent-encoded (e.g. %2F), got "${redactUrl(source.value)}"`,
+    );
   }
   if (!schemes.includes(parsed.protocol)) {
     throw new ConfigError(`Invalid ${source.name}: expected a ${schemes.join(' or ')} URL, got "${parsed.protocol}"`);
@@ -80,13 +85,39 @@ function name(source: Source | undefined, fallback: string): string {
   return source.value;
 }
 
-/** Hide a password in a URL before it is printed. */
-export function redactUrl(value: string): string {
-  return value.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
-}
-
 export function defaultConsumerName(pid: number = process.pid): string {
   return `${hostname()}-${pid}`;
+}
+
+const MIB = 1024 * 1024;
+
+/** --max-entry-bytes and --max-batch-bytes; a batch must be able to hold the largest entry. */
+function byteLimits(flags: WorkerFlags, env: Env): Pick<ConsumerConfig, 'maxEntryBytes' | 'maxBatchBytes'> {
+  const d = DEFAULT_CONSUMER_CONFIG;
+  const entrySource = pick(['--max-entry-bytes', flags.maxEntryBytes], ['MAX_ENTRY_BYTES', env['MAX_ENTRY_BYTES']]);
+  const batchSource = pick(['--max-batch-bytes', flags.maxBatchBytes], ['MAX_BATCH_BYTES', env['MAX_BATCH_BYTES']]);
+  // Redis holds at most 512 MiB in one value.
+  const maxEntryBytes = integer(entrySource, d.maxEntryBytes, 1024, 512 * MIB);
+  const maxBatchBytes = integer(batchSource, d.maxBatchBytes, 1024, 1024 * MIB);
+  if (maxBatchBytes < maxEntryBytes) {
+    throw new ConfigError(
+      `Invalid ${batchSource?.name ?? 'MAX_BATCH_BYTES'}: expected at least ${entrySource?.name ?? 'MAX_ENTRY_BYTES'} (${maxEntryBytes}), got ${maxBatchBytes}`,
+    );
+  }
+  return { maxEntryBytes, maxBatchBytes };
+}
+
+/**
+ * A dead-letter stream that is the events stream would feed every dead letter back in as a
+ * new (still invalid) entry, without end, and `dead-letters purge` would delete live events.
+ */
+function refuseLoop(consumer: Pick<ConsumerConfig, 'stream' | 'deadLetterStream'>): void {
+  if (consumer.stream === consumer.deadLetterStream) {
+    throw new ConfigError(
+      `Invalid DEAD_LETTER_STREAM: it must differ from EVENTS_STREAM, but both are "${consumer.stream}" ` +
+        '(dead letters would be read back as new entries without end, and a purge would delete live events)',
+    );
+  }
 }
 
 /** Parse flags and environment once into a frozen config; a bad value throws ConfigError naming it. */
@@ -110,7 +141,9 @@ export function parseWorkerConfig(flags: WorkerFlags, env: Env, pid: number = pr
     statsIntervalMs: integer(pick(['--stats-interval-ms', flags.statsIntervalMs], undefined), d.statsIntervalMs, 100, 86_400_000),
     stopTimeoutMs: d.stopTimeoutMs,
     stuckBatchMs: d.stuckBatchMs,
+    ...byteLimits(flags, env),
   });
+  refuseLoop(consumer);
   return Object.freeze({
     redisUrl: url(pick(undefined, ['REDIS_URL', env['REDIS_URL']]), 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     databaseUrl: url(

@@ -4,6 +4,7 @@ import type { Sql } from 'postgres';
 import { toError } from '@fuel-code/core';
 import type { ConsumerHandle, ConsumerObserver } from '@fuel-code/consumer';
 import { createSqlClient } from '@fuel-code/db';
+import { unansweredSince } from '@fuel-code/stream';
 import type { WorkerConfig } from './config';
 import { liveness, readiness } from './health';
 import { startHttpServer, type WorkerHttpServer } from './http-server';
@@ -58,6 +59,7 @@ export async function startOperations(config: WorkerConfig, deps: OperationsDeps
             health: () => deps.consumer()?.health(),
             lastActivityAt: metrics.lastActivityAt,
             staleAfterMs: consumer.blockMs + config.healthMarginMs,
+            redisUnansweredSince: () => unansweredSince(deps.redis),
           }),
         readiness: readiness({ redis: deps.redis, sql: probeSql }),
       });

@@ -18,6 +18,8 @@ test('defaults', () => {
       claimIdleMs: 60_000,
       maxAttempts: 3,
       statsIntervalMs: 60_000,
+      maxEntryBytes: 1_048_576,
+      maxBatchBytes: 4_194_304,
     },
   });
   expect(config.consumer.consumerName).toMatch(/-4242$/);
@@ -57,6 +59,11 @@ test.each([
   [{}, { LOG_LEVEL: 'loud' }, /Invalid LOG_LEVEL: expected one of fatal, error/],
   [{}, { CONSUMER_NAME: 'has space' }, /Invalid CONSUMER_NAME/],
   [{ consumerName: '' }, {}, /Invalid --consumer-name/],
+  [{}, { MAX_ENTRY_BYTES: '1MB' }, /Invalid MAX_ENTRY_BYTES: expected an integer from 1024 to 536870912, got "1MB"/],
+  [{ maxBatchBytes: '10' }, {}, /Invalid --max-batch-bytes: expected an integer from 1024/],
+  [{ maxBatchBytes: '4096' }, { MAX_ENTRY_BYTES: '8192' }, /Invalid --max-batch-bytes: expected at least MAX_ENTRY_BYTES \(8192\), got 4096/],
+  [{}, { MAX_ENTRY_BYTES: '8388608' }, /Invalid MAX_BATCH_BYTES: expected at least MAX_ENTRY_BYTES \(8388608\), got 4194304/],
+  [{}, { DATABASE_URL: 'postgres://u:12/cd@db/x' }, /Invalid DATABASE_URL: expected a URL .*percent-encoded.*got "postgres:\/\/u:\*\*\*@db\/x"/],
 ])('a bad value names what was wrong: %p %p', (flags, env, message) => {
   expect(() => parseWorkerConfig(flags, env)).toThrow(ConfigError);
   expect(() => parseWorkerConfig(flags, env)).toThrow(message);
@@ -64,4 +71,35 @@ test.each([
 
 test('a password in a bad URL is not echoed', () => {
   expect(() => parseWorkerConfig({}, { DATABASE_URL: 'mysql://user:secret@db/x' })).toThrow(/^(?!.*secret)/);
+});
+
+test('byte limits: env beats default, flag beats env', () => {
+  const env = { MAX_ENTRY_BYTES: '2048', MAX_BATCH_BYTES: '8192' };
+  expect(parseWorkerConfig({}, env).consumer).toMatchObject({ maxEntryBytes: 2048, maxBatchBytes: 8192 });
+  expect(parseWorkerConfig({ maxEntryBytes: '4096', maxBatchBytes: '4096' }, env).consumer).toMatchObject({ maxEntryBytes: 4096, maxBatchBytes: 4096 });
+});
+
+test.each([
+  [{ EVENTS_STREAM: 'events', DEAD_LETTER_STREAM: 'events' }, 'events'],
+  [{ DEAD_LETTER_STREAM: 'events:incoming' }, 'events:incoming'],
+  [{ EVENTS_STREAM: 'events:dead-letter' }, 'events:dead-letter'],
+])('a dead-letter stream equal to the events stream is refused, naming both and the value: %p', (env, value) => {
+  expect(() => parseWorkerConfig({}, env)).toThrow(ConfigError);
+  expect(() => parseWorkerConfig({}, env)).toThrow(`Invalid DEAD_LETTER_STREAM: it must differ from EVENTS_STREAM, but both are "${value}"`);
+});
+
+test.each([
+  ['postgres://u:ab/cd@db/x', 'ab/cd'],
+  ['postgres://u:12/cd@db/x', '12/cd'],
+  ['mysql://u:p@ss@db/x', 'p@ss'],
+  ['mysql://u@db/x?password=hunter2', 'hunter2'],
+])('no password of a refused DATABASE_URL is echoed: %s', (url, password) => {
+  let message = '';
+  try {
+    parseWorkerConfig({}, { DATABASE_URL: url });
+  } catch (err) {
+    message = (err as Error).message;
+  }
+  expect(message).toMatch(/^Invalid DATABASE_URL/);
+  expect(message).not.toContain(password);
 });

@@ -153,7 +153,7 @@ test('dead-letters replay: --dry-run changes nothing; by id re-publishes and del
       sql: db.sql,
       registry: createDefaultRegistry(),
       logger: logs.logger,
-      config: { stream: keys.stream, group: keys.group, deadLetterStream: keys.deadLetter, consumerName: 'replayer', batchSize: 10, inFlightBatches: 2, blockMs: 200, claimIdleMs: 60_000, maxAttempts: 3, statsIntervalMs: 60_000, stopTimeoutMs: 5000, stuckBatchMs: 60_000 },
+      config: { stream: keys.stream, group: keys.group, deadLetterStream: keys.deadLetter, consumerName: 'replayer', batchSize: 10, inFlightBatches: 2, blockMs: 200, claimIdleMs: 60_000, maxAttempts: 3, statsIntervalMs: 60_000, stopTimeoutMs: 5000, stuckBatchMs: 60_000, maxEntryBytes: 1024 * 1024, maxBatchBytes: 4 * 1024 * 1024 },
     });
     try {
       await waitFor(async () => (await db.sql`SELECT 1 FROM events WHERE id = ${event.id}`).length === 1, 10_000, { description: 'replayed event stored' });

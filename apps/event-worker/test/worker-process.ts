@@ -19,11 +19,13 @@ export interface WorkerOptions {
   redisUrl?: string;
   args?: string[];
   env?: Record<string, string>;
+  /** Another build of the worker (default: this package's dist). */
+  workerJs?: string;
 }
 
 /** The built worker as a real child process, logging pino JSON lines on stdout. */
 export function spawnWorker(o: WorkerOptions): SpawnedProcess {
-  return spawnProcess(process.execPath, [WORKER_JS, 'run', ...(o.args ?? [])], {
+  return spawnProcess(process.execPath, [o.workerJs ?? WORKER_JS, 'run', ...(o.args ?? [])], {
     env: {
       PATH: process.env['PATH'] ?? '',
       REDIS_URL: o.redisUrl ?? testRedisUrl(),

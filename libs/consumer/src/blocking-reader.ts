@@ -14,15 +14,26 @@ export class WatchdogTimeoutError extends Error {
  * XADD), guarded by a watchdog. Its connection never re-sends a command after a reconnect
  * (a re-sent BLOCK can hang forever) and fails pending commands at once instead of
  * retrying them; the consume loop's own backoff does the retrying.
+ *
+ * The watchdog is what notices a connection gone silent (no error, no close): no reply
+ * within the block time plus the margin, and the connection is replaced by a new one.
+ * The base connection's command timeout is not inherited: it would cut every BLOCK longer
+ * than itself short.
  */
 export class BlockingReader {
   private conn: Redis;
   private closed = false;
 
+  /**
+   * @param onFailedRead called when a read fails (watchdog or connection error): Redis may
+   *   have served it and lost only the reply, leaving entries pending for this consumer that
+   *   nobody will read unless its own pending entries are read back.
+   */
   constructor(
     private readonly base: Redis,
     private readonly logger: Logger,
     private readonly connectionName: string,
+    private readonly onFailedRead: () => void = () => undefined,
     private readonly watchdogMarginMs = 5000,
   ) {
     this.conn = this.connect();
@@ -32,6 +43,7 @@ export class BlockingReader {
     const conn = this.base.duplicate({
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
+      commandTimeout: undefined,
       connectionName: this.connectionName,
     });
     conn.on('error', (err: Error) => this.logger.debug({ err }, 'blocking read connection error'));
@@ -48,6 +60,7 @@ export class BlockingReader {
     try {
       return await Promise.race([readFromStream(conn, options), watchdog]);
     } catch (err) {
+      if (!this.closed) this.onFailedRead();
       if (err instanceof WatchdogTimeoutError) {
         this.logger.warn({ err }, 'Blocking read is stuck; replacing its connection');
         this.replace();

@@ -1,3 +1,5 @@
+import type { OutageBreakerOptions } from './outage-breaker';
+
 export interface ConsumerConfig {
   stream: string;
   group: string;
@@ -22,6 +24,18 @@ export interface ConsumerConfig {
    * may take them over. If this one finishes after all, its copies are duplicates.
    */
   stuckBatchMs: number;
+  /** When several distinct events fail with one SQLSTATE, it is an outage (default: 3 within 10 s). */
+  outageBreaker?: OutageBreakerOptions;
+  /**
+   * An entry larger than this (all its fields and values) is dead-lettered with reason
+   * `invalid` inside Redis, its bytes never read into this process.
+   */
+  maxEntryBytes: number;
+  /**
+   * A read stops once its entries reach this many bytes, so a batch holds less than
+   * maxBatchBytes + maxEntryBytes. At least maxEntryBytes.
+   */
+  maxBatchBytes: number;
 }
 
 export const DEFAULT_CONSUMER_CONFIG = {
@@ -41,4 +55,10 @@ export const DEFAULT_CONSUMER_CONFIG = {
   statsIntervalMs: 60_000,
   stopTimeoutMs: 8000,
   stuckBatchMs: 60_000,
+  maxEntryBytes: 1024 * 1024,
+  // Far above a normal batch (500 events of a few hundred bytes each), so it binds only when
+  // entries are large. The batches in flight then hold less than inFlightBatches ×
+  // (maxBatchBytes + maxEntryBytes) of entries, each also decoded, parsed and serialized
+  // again for PostgreSQL; 16 MiB measured far above the memory goal (docs/reliability-limits.md).
+  maxBatchBytes: 4 * 1024 * 1024,
 } as const satisfies Omit<ConsumerConfig, 'consumerName'>;

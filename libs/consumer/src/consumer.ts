@@ -2,17 +2,9 @@ import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { toError, type HandlerRegistry } from '@fuel-code/core';
-import {
-  acknowledge,
-  claimPendingEntries,
-  deliveryCounts,
-  ensureConsumerGroup,
-  pendingCount,
-  readOwnPending,
-  touchPending,
-  type StreamEntry,
-} from '@fuel-code/stream';
+import { acknowledge, deliveryCounts, ensureConsumerGroup, entryBytes, pendingCount, touchPending, type StreamEntry } from '@fuel-code/stream';
 import { BlockingReader } from './blocking-reader';
+import { createBoundedReads } from './bounded-reads';
 import type { ConsumerConfig } from './config';
 import { createEntryHandler } from './entry-handler';
 import { InFlight } from './in-flight';
@@ -56,16 +48,20 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   const ref = { stream: config.stream, group: config.group, consumer: config.consumerName };
   const signal = createStopSignal();
   const counters = createCounters();
-  // Named after the consumer so an operator (or a test) can find it in CLIENT LIST.
-  const reader = new BlockingReader(redis, log, `fc-read:${config.consumerName.replace(/[^\w:.-]/g, '_')}`);
+  let retryDueAt: number | undefined;
+  // Named after the consumer so an operator (or a test) can find it in CLIENT LIST. After a
+  // failed read (its reply may be lost with entries handed to us), read our pending back.
+  const reader = new BlockingReader(redis, log, `fc-read:${config.consumerName.replace(/[^\w:.-]/g, '_')}`, () => {
+    retryDueAt = Date.now();
+  });
   /** Ids of the batches in hand: their idle time is reset regularly (until stuckBatchMs), so no live work is reclaimed. */
   const inHand = new Map<readonly string[], { since: number; warned: boolean }>();
   const heldIds = () => [...inHand.keys()].flat();
   const inFlight = new InFlight(config.inFlightBatches);
   const retry: RetryDeps = { signal, logger: log, ...(deps.backoff ? { backoff: deps.backoff } : {}) };
   const entryHandler = createEntryHandler({ ...deps, logger: log, counters, retry });
+  const reads = createBoundedReads({ ...deps, logger: log, counters, retry });
   const health: ConsumerHealth = { lastProgressAt: Date.now(), running: true };
-  let retryDueAt: number | undefined;
   let nextReclaimAt = 0;
   /** XACKs still in flight while the next batches are read and processed. */
   const acks = new InFlight();
@@ -133,12 +129,10 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     retryDueAt = undefined;
     let afterId = '0';
     for (;;) {
-      const page = await callRedis('reading own pending entries', () =>
-        readOwnPending(redis, { ...ref, count: config.batchSize, afterId }),
-      );
-      if (page.length === 0 || signal.stopped) return;
-      await handleBatch(page, 'own-pending');
-      afterId = page[page.length - 1]?.id ?? afterId;
+      const page = await callRedis('reading own pending entries', () => reads.ownPending(afterId));
+      if (page.lastId === undefined || signal.stopped) return;
+      await handleBatch(page.entries, 'own-pending');
+      afterId = page.lastId;
     }
   }
 
@@ -146,13 +140,11 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   async function reclaimIdle(): Promise<void> {
     nextReclaimAt = Date.now() + Math.max(1000, Math.floor(config.claimIdleMs / 2));
     for (;;) {
-      const claimed = await callRedis('reclaiming idle entries', () =>
-        claimPendingEntries(redis, { ...ref, minIdleMs: config.claimIdleMs, count: config.batchSize }),
-      );
-      log.debug({ count: claimed.length }, 'Reclaim scan');
-      if (claimed.length === 0 || signal.stopped) return;
-      log.info({ count: claimed.length }, `Reclaimed ${claimed.length} idle entries from other consumers`);
-      await handleBatch(claimed, 'claimed');
+      const { entries, lastId } = await callRedis('reclaiming idle entries', () => reads.idle());
+      log.debug({ count: entries.length }, 'Reclaim scan');
+      if (lastId === undefined || signal.stopped) return;
+      if (entries.length > 0) log.info({ count: entries.length }, `Reclaimed ${entries.length} idle entries from other consumers`);
+      await handleBatch(entries, 'claimed');
     }
   }
 
@@ -160,17 +152,27 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     await callRedis('creating the consumer group', () => ensureConsumerGroup(redis, ref));
   }
 
+  /**
+   * The next batch of new entries, bounded by count and bytes. What is waiting is read
+   * without blocking; when nothing is, a blocking read waits for one entry (an XREADGROUP
+   * BLOCK hands over all it takes, so it takes one), then a bounded read takes the rest.
+   */
   async function readNew(): Promise<StreamEntry[]> {
+    const waiting = await callRedis('reading new entries', () => reads.newEntries(config.batchSize));
+    if (waiting.lastId !== undefined || signal.stopped) return waiting.entries;
     const untilRetry = retryDueAt === undefined ? config.blockMs : Math.max(1, retryDueAt - Date.now());
-    const first = await callRedis('reading new entries', () =>
-      reader.read({ ...ref, count: config.batchSize, blockMs: Math.min(config.blockMs, untilRetry) }),
+    const woken = await callRedis('waiting for new entries', () =>
+      reader.read({ ...ref, count: 1, blockMs: Math.min(config.blockMs, untilRetry) }),
     );
+    if (woken.length === 0) return woken;
+    const first = await reads.withinLimit(woken);
     // A blocked read wakes on the first XADD of a burst (an ingest request is one pipeline of
     // XADDs): one more read without BLOCK takes the rest of it into the same batch, rather
     // than leaving it to queue behind a transaction of one.
-    if (first.length === 0 || first.length >= config.batchSize || signal.stopped) return first;
-    const rest = await callRedis('reading the rest of a burst', () => reader.read({ ...ref, count: config.batchSize - first.length }));
-    return rest.length === 0 ? first : first.concat(rest);
+    if (woken.length >= config.batchSize || signal.stopped) return first;
+    const used = first.reduce((n, e) => n + entryBytes(e), 0);
+    const rest = await callRedis('reading the rest of a burst', () => reads.newEntries(config.batchSize - woken.length, config.maxBatchBytes - used));
+    return first.concat(rest.entries);
   }
 
   async function run(): Promise<void> {

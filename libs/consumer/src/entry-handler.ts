@@ -17,6 +17,7 @@ import {
 import { deadLetterAndAck, deadLetterBody, entryBody, type DeadLetter, type StreamEntry } from '@fuel-code/stream';
 import type { ConsumerConfig } from './config';
 import { notify, type ConsumerObserver, type EventOutcome } from './observer';
+import { createOutageBreaker, DEFAULT_OUTAGE_BREAKER } from './outage-breaker';
 import { redisCall, retryTransient, type RetryDeps } from './retry';
 import type { ConsumerCounters } from './stats';
 import { StoppedError } from './stop-signal';
@@ -73,6 +74,7 @@ function parseEntry(entry: StreamEntry): ParseResult {
 export function createEntryHandler(deps: EntryHandlerDeps) {
   const { config, counters } = deps;
   const attempts = new Map<string, number>();
+  const breaker = createOutageBreaker({ ...(config.outageBreaker ?? DEFAULT_OUTAGE_BREAKER), logger: deps.logger });
   const log = deps.logger;
   const workspaceIds = new WorkspaceIdCache();
   const unhandled = createUnhandledTally({ logger: log, counters, observer: deps.observer });
@@ -123,7 +125,9 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
         `processing event ${event.id}`,
         () => {
           started = Date.now();
-          return processEvent(deps.sql, event, deps.registry, eventLog, { workspaceIds });
+          return processEvent(deps.sql, event, deps.registry, eventLog, { workspaceIds }).catch((err: unknown) => {
+            throw breaker.eventFailed(event.id, err);
+          });
         },
         deps.retry,
       );
@@ -166,7 +170,9 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
         `processing a batch of ${events.length}`,
         () => {
           started = Date.now();
-          return processBatch(deps.sql, events, deps.registry, log, { workspaceIds });
+          return processBatch(deps.sql, events, deps.registry, log, { workspaceIds }).catch((err: unknown) => {
+            throw breaker.batchFailed(err);
+          });
         },
         deps.retry,
       );

@@ -1,20 +1,20 @@
-import { gitCommitEvent, makeEvent, sessionStartEvent, waitFor } from '@fuel-code/testing';
+import { gitCommitEvent, makeEvent, sessionStartEvent, waitFor, type EnvelopeInput } from '@fuel-code/testing';
 import { replayDeadLetters } from '@fuel-code/stream';
 import { countEvents, field, groupPending, publishAll, readDeadLetters, useConsumerTestEnv } from './helpers';
 
 const env = useConsumerTestEnv('formats');
 
 /** XADD an envelope in the fuel-code server's format: one field per key, JSON for data and blob_refs, '' for null. */
-async function publishAsFields(event: Record<string, unknown>, overrides: Record<string, string> = {}): Promise<string> {
+async function publishAsFields(event: EnvelopeInput, overrides: Record<string, string> = {}): Promise<string> {
   const fields: Record<string, string> = {
-    id: String(event['id']),
-    type: String(event['type']),
-    timestamp: String(event['timestamp']),
-    device_id: String(event['device_id']),
-    workspace_id: String(event['workspace_id']),
-    session_id: event['session_id'] === null ? '' : String(event['session_id']),
-    data: JSON.stringify(event['data']),
-    blob_refs: JSON.stringify(event['blob_refs'] ?? []),
+    id: event.id,
+    type: event.type,
+    timestamp: event.timestamp,
+    device_id: event.device_id,
+    workspace_id: event.workspace_id,
+    session_id: event.session_id ?? '',
+    data: JSON.stringify(event.data),
+    blob_refs: JSON.stringify(event.blob_refs ?? []),
     ingested_at: '',
     ...overrides,
   };

@@ -1,7 +1,9 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+import pino, { type Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { createDefaultRegistry, type HandlerRegistry } from '@fuel-code/core';
 import { startConsumer, type ConsumerConfig, type ConsumerHandle } from '@fuel-code/consumer';
+import { createRedisConnection } from '@fuel-code/stream';
 import {
   captureLogs,
   testRedisUrl,
@@ -12,11 +14,16 @@ import {
   type TestStreamKeys,
 } from '@fuel-code/testing';
 
-/** A command connection built the way the worker builds its own. */
-export function consumerRedis(name: string, url = testRedisUrl()): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectionName: `fc-cmd:${name}`, retryStrategy: (t) => Math.min(t * 100, 1000) });
-  redis.on('error', () => undefined);
-  return redis;
+/** A command connection built the way the worker builds its own (command timeout, silence guard). */
+export function consumerRedis(name: string, url = testRedisUrl(), logger: Logger = pino({ level: 'silent' })): Redis {
+  return createRedisConnection({
+    url,
+    logger,
+    connectionName: `fc-cmd:${name}`,
+    commandTimeoutMs: 3000,
+    queueWhileDisconnected: true,
+    reconnectDelayMs: (t) => Math.min(t * 100, 1000),
+  });
 }
 
 export interface RunningConsumer {
@@ -37,7 +44,7 @@ export function runConsumer(
   const { registry, redisUrl, ...config } = overrides;
   const name = config.consumerName ?? `consumer-${process.pid}-${++counter}`;
   const logs = captureLogs('debug');
-  const redis = consumerRedis(name, redisUrl);
+  const redis = consumerRedis(name, redisUrl, logs.logger.child({ component: 'redis' }));
   const handle = startConsumer({
     redis,
     sql,
@@ -57,6 +64,8 @@ export function runConsumer(
       statsIntervalMs: 60_000,
       stopTimeoutMs: 8000,
       stuckBatchMs: 60_000,
+      maxEntryBytes: 1024 * 1024,
+      maxBatchBytes: 4 * 1024 * 1024,
       ...config,
     },
   });

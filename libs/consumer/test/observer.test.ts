@@ -64,6 +64,8 @@ test('the observer hears every outcome by type, dead letters by reason and batch
       statsIntervalMs: 60_000,
       stopTimeoutMs: 5000,
       stuckBatchMs: 60_000,
+      maxEntryBytes: 1024 * 1024,
+      maxBatchBytes: 4 * 1024 * 1024,
     },
   });
   try {

@@ -22,20 +22,32 @@ const DRIVER_CODES = new Set([
 ]);
 
 /**
- * SQLSTATEs that say nothing about the input: the server is shutting down, out of
- * connections, or two transactions collided and the work can simply run again.
+ * SQLSTATEs that say nothing about the input: the server cannot take writes now (read-only,
+ * in recovery, out of disk or memory or connections, shut down by an operator, failing
+ * underneath), the schema is half deployed, or two transactions collided and the work can
+ * simply run again. Each is waited out with backoff and never costs the entry an attempt:
+ * dead-lettering on these would throw away good events for as long as the outage lasts.
  */
+const TRANSIENT_SQLSTATES = new Set([
+  '25006', // read_only_sql_transaction: default_transaction_read_only, or a hot standby (recovery)
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+  '55P03', // lock_not_available
+  '57014', // query_canceled (statement timeout)
+  '42P01', // undefined_table: a deploy is half done (migrations behind the code, or a table dropped)
+  '42703', // undefined_column: likewise
+]);
+
+/** SQLSTATE classes transient as a whole. */
+const TRANSIENT_SQLSTATE_PREFIXES = [
+  '08', // connection exception
+  '53', // insufficient resources: disk full, out of memory, too many connections, configuration limit
+  '57P', // operator intervention: admin/crash shutdown, cannot connect now (starting, in recovery), database dropped, idle session timeout
+  '58', // system error: I/O error, undefined or duplicate file
+];
+
 function isTransientSqlState(state: string): boolean {
-  return (
-    state.startsWith('08') || // connection exception
-    state.startsWith('57P') || // admin/crash shutdown, cannot connect now
-    state === '53300' || // too many connections
-    state === '53000' || // insufficient resources
-    state === '40001' || // serialization failure
-    state === '40P01' || // deadlock detected
-    state === '55P03' || // lock not available
-    state === '57014' // query canceled (statement timeout)
-  );
+  return TRANSIENT_SQLSTATES.has(state) || TRANSIENT_SQLSTATE_PREFIXES.some((prefix) => state.startsWith(prefix));
 }
 
 /** The `code` property of an error-like value (Node, driver and SQLSTATE codes), if any. */
@@ -43,6 +55,22 @@ export function errorCodeOf(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
     const code = (err as { code: unknown }).code;
     return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}
+
+const SQLSTATE_PATTERN = /^[0-9A-Z]{5}$/;
+
+/**
+ * The SQLSTATE Postgres answered with, looking through `cause` (classifyDbError wraps the
+ * driver's error). Undefined for anything that is not a server error (a socket or driver code).
+ */
+export function sqlStateOf(err: unknown): string | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const code = errorCodeOf(current);
+    if (current instanceof Error && current.name === 'PostgresError' && code && SQLSTATE_PATTERN.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
   }
   return undefined;
 }

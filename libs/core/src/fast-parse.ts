@@ -4,6 +4,7 @@ import {
   EVENT_TYPE_PATTERN,
   isKnownType,
   MAX_ID_LENGTH,
+  MAX_NAME_LENGTH,
   saneTimestampMs,
   ULID_PATTERN,
   type BlobRef,
@@ -47,7 +48,9 @@ const isNullableString = (v: unknown): v is string | null => v === null || typeo
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isInt4: Check = (v) => isCount(v) && v <= MAX_INT4;
 const isId: Check = (v) => isNonEmptyString(v) && v.length <= MAX_ID_LENGTH;
-const isName: Check = (v) => typeof v === 'string' && v.length <= MAX_ID_LENGTH;
+const isCapped: Check = (v) => typeof v === 'string' && v.length <= MAX_ID_LENGTH;
+const isName: Check = (v) => typeof v === 'string' && v.length <= MAX_NAME_LENGTH;
+const isNonEmptyName: Check = (v) => isName(v) && (v as string).length > 0;
 const isBool: Check = (v) => typeof v === 'boolean';
 const oneOf = (...values: string[]): Check => {
   const set: ReadonlySet<unknown> = new Set(values);
@@ -93,12 +96,12 @@ const SPECS: Record<EventType, Spec | null> = {
   'system.hooks.installed': null,
   'system.heartbeat': null,
   'subagent.start': {
-    session_id: R(isId), agent_id: R(isId), agent_type: R(isString), agent_name: O(isString), model: O(isString),
+    session_id: R(isId), agent_id: R(isNonEmptyName), agent_type: R(isString), agent_name: O(isString), model: O(isString),
     team_name: O(isString), isolation: O(isString), run_in_background: O(isBool),
   },
-  'subagent.stop': { session_id: R(isId), agent_id: R(isId), agent_type: R(isString), agent_transcript_path: O(isString) },
-  'team.create': { session_id: R(isId), team_name: R(isId), description: O(isString) },
-  'team.message': { session_id: R(isId), team_name: R(isId), message_type: R(isString), from: O(isString), to: O(isString) },
+  'subagent.stop': { session_id: R(isId), agent_id: R(isNonEmptyName), agent_type: R(isString), agent_transcript_path: O(isString) },
+  'team.create': { session_id: R(isId), team_name: R(isName), description: O(isString) },
+  'team.message': { session_id: R(isId), team_name: R(isName), message_type: R(isString), from: O(isString), to: O(isString) },
   'skill.invoke': { session_id: R(isId), skill_name: R(isString), args: O(isString), invoked_by: O(isString) },
   'worktree.create': { session_id: R(isId), worktree_name: O(isName), branch: O(isString) },
   'worktree.remove': { session_id: R(isId), worktree_name: O(isName), had_changes: O(isBool) },
@@ -140,8 +143,8 @@ export function fastParseEvent(input: unknown): FuelEvent | undefined {
   if (!isString(type) || !EVENT_TYPE_PATTERN.test(type as string)) return undefined;
   if (!isString(timestamp) || !ISO_DATETIME.test(timestamp as string) || saneTimestampMs(timestamp as string) === undefined) return undefined;
   if (!isNonEmptyString(device_id) || device_id.length > 200) return undefined;
-  if (!isName(workspace_id) || !isPlainObject(data)) return undefined;
-  if (!(session_id === null || (isName(session_id) && session_id !== ''))) return undefined;
+  if (!isCapped(workspace_id) || !isPlainObject(data)) return undefined;
+  if (!(session_id === null || (isCapped(session_id) && session_id !== ''))) return undefined;
   if (!(ingested_at === undefined || isNullableString(ingested_at))) return undefined;
   const refs = blobRefs(input['blob_refs']);
   if (!refs) return undefined;

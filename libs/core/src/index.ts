@@ -17,3 +17,5 @@ export { eventSessionId } from './event-session';
 export { isStorableString, MAX_DATA_DEPTH, storabilityIssue } from './storable';
 export { WorkspaceIdCache } from './workspace-id-cache';
 export type { Db } from './sql/types';
+export { sqlStateOf } from './db-errors';
+export { parseUrlFaithfully, redactUrl, redactUrlIn } from './redact-url';

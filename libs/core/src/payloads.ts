@@ -8,10 +8,15 @@ import { z } from 'zod/v4';
  * btree entry holds at most about 2.7 kB: a longer one could never be stored.
  */
 export const MAX_ID_LENGTH = 512;
+/**
+ * Names that share a unique index with a session id (agent, team, worktree): a UTF-16 unit
+ * takes at most 3 bytes in UTF-8, so 512 + 256 units stay under the btree's limit together.
+ */
+export const MAX_NAME_LENGTH = 256;
 
 const id = z.string().min(1).max(MAX_ID_LENGTH);
-/** An identifier the client may leave empty: still capped, since it is part of a key. */
-const name = z.string().max(MAX_ID_LENGTH);
+/** A name within a session's key; the client may leave it empty (a team message with no team). */
+const name = z.string().max(MAX_NAME_LENGTH);
 const count = z.number().int().nonnegative();
 /** Counts that land in a Postgres integer column: refuse what it cannot hold up front. */
 const int4 = count.max(2_147_483_647);
@@ -86,7 +91,7 @@ export const gitMergeDataSchema = z
 export const subagentStartDataSchema = z
   .object({
     session_id: id,
-    agent_id: id,
+    agent_id: name.min(1),
     agent_type: z.string(),
     agent_name: z.string().optional(),
     model: z.string().optional(),
@@ -97,15 +102,15 @@ export const subagentStartDataSchema = z
   .loose();
 
 export const subagentStopDataSchema = z
-  .object({ session_id: id, agent_id: id, agent_type: z.string(), agent_transcript_path: z.string().optional() })
+  .object({ session_id: id, agent_id: name.min(1), agent_type: z.string(), agent_transcript_path: z.string().optional() })
   .loose();
 
 export const teamCreateDataSchema = z
-  .object({ session_id: id, team_name: id, description: z.string().optional() })
+  .object({ session_id: id, team_name: name, description: z.string().optional() })
   .loose();
 
 export const teamMessageDataSchema = z
-  .object({ session_id: id, team_name: id, message_type: z.string(), from: z.string().optional(), to: z.string().optional() })
+  .object({ session_id: id, team_name: name, message_type: z.string(), from: z.string().optional(), to: z.string().optional() })
   .loose();
 
 export const skillInvokeDataSchema = z

@@ -55,7 +55,7 @@ const ODD_VALUES: unknown[] = [
   undefined, null, '', 'x', 'd'.repeat(201), 0, -1, 1.5, 2_147_483_648, Number.MAX_SAFE_INTEGER + 2, true, [], {}, [{}],
   '01hzy8k3v4q5r6s7t8v9w0x1yz', '01HZY8K3V4Q5R6S7T8V9W0X1YI', '2026-11-27T10:00:00', '2026-02-30T10:00:00Z', '2026-11-27 10:00:00Z',
   'startup', 'clear', 'git.rebase', 'session.end', { key: '', content_type: 'a', size_bytes: 1 },
-  'a\u0000b', 'a\ud800b', '\ude00', 'x'.repeat(513), '0000-01-01T00:00:00Z', '1969-12-31T23:59:59Z', '9999-12-31T23:59:59-05:00',
+  'a\u0000b', 'a\ud800b', '\ude00', 'x'.repeat(513), '文'.repeat(257), '0000-01-01T00:00:00Z', '1969-12-31T23:59:59Z', '9999-12-31T23:59:59-05:00',
   'has space', 'backfill', [{ path: 'a', status: 'M' }], [{ path: 1 }], ['a', 2], { a: { b: { c: 'd\u0000' } } },
   JSON.parse('{"k\\u0000": 1}') as unknown, nested(70),
 ];

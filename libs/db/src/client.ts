@@ -47,3 +47,14 @@ export function createSqlClient(options: SqlClientOptions): Sql {
 export async function closeSqlClient(sql: Sql, timeoutSeconds = 5): Promise<void> {
   await sql.end({ timeout: timeoutSeconds });
 }
+
+/**
+ * End every connection of the pool once it is idle, as max_lifetime would; unlike end(), the
+ * pool stays usable and opens fresh sessions for the next queries. A session keeps settings
+ * it started with (e.g. a read-only default set by ALTER DATABASE), so this is how a caller
+ * sees what a new session would see.
+ */
+export async function recycleSqlClient(sql: Sql): Promise<void> {
+  // close() is postgres.js's own (3.4.x), missing from its type declarations.
+  await (sql as Sql & { close(): Promise<void> }).close();
+}

@@ -47,9 +47,10 @@ async function applyPending(conn: ReservedSql, migrations: Migration[], log: Log
       checksum   text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`;
-  const rows = await conn<{ version: number; checksum: string }[]>`
-    SELECT version, checksum FROM schema_migrations`;
+  const rows = await conn<{ version: number; name: string; checksum: string }[]>`
+    SELECT version, name, checksum FROM schema_migrations`;
   const done = new Map(rows.map((r) => [r.version, r.checksum]));
+  warnUnknown(rows, migrations, log);
   const report: MigrationReport = { applied: [], skipped: [] };
 
   for (const m of migrations) {
@@ -70,6 +71,25 @@ async function applyPending(conn: ReservedSql, migrations: Migration[], log: Log
     `Migrations: ${report.applied.length} applied, ${report.skipped.length} already applied`,
   );
   return report;
+}
+
+/**
+ * Migrations recorded in the database that this build does not ship: a newer release ran
+ * them (or this one is a rollback). Not an error, since a rolling deploy has old and new
+ * workers side by side, but worth a clear warning: the schema may be ahead of this code.
+ */
+function warnUnknown(rows: readonly { version: number; name: string }[], migrations: readonly Migration[], log: Logger): void {
+  const known = new Set(migrations.map((m) => m.version));
+  const unknown = rows
+    .filter((r) => !known.has(r.version))
+    .sort((a, b) => a.version - b.version)
+    .map((r) => `${String(r.version).padStart(3, '0')}_${r.name}`);
+  if (unknown.length === 0) return;
+  log.warn(
+    { unknownMigrations: unknown },
+    `The database has ${unknown.length} migration${unknown.length === 1 ? '' : 's'} this build does not know: ${unknown.join(', ')}; ` +
+      'a newer release applied them. Carrying on, but this code may not match the schema',
+  );
 }
 
 async function applyOne(conn: ReservedSql, m: Migration): Promise<void> {

@@ -87,3 +87,33 @@ test('migration files must be named NNN_name.sql with unique numbers', async () 
   await writeFile(path.join(dup, '01_b.sql'), 'SELECT 1;');
   await expect(loadMigrations(dup)).rejects.toThrow(/share version 1/);
 });
+
+test('migrations in the database that this build does not know are named in a warning, and the run carries on', async () => {
+  const url = await freshDatabaseUrl();
+  const sql = client(url);
+  const newer = await mkdtemp(path.join(tmpdir(), 'fc-migrations-'));
+  await writeFile(path.join(newer, '001_base.sql'), 'CREATE TABLE base (id int);');
+  await writeFile(path.join(newer, '002_from_the_future.sql'), 'CREATE TABLE future (id int);');
+  await writeFile(path.join(newer, '010_further_still.sql'), 'SELECT 1;');
+  await migrate({ sql, logger: silent, migrationsDir: newer });
+
+  // This (older) build ships 001 only, and a 003 the database has not seen.
+  const older = await mkdtemp(path.join(tmpdir(), 'fc-migrations-'));
+  await writeFile(path.join(older, '001_base.sql'), 'CREATE TABLE base (id int);');
+  await writeFile(path.join(older, '003_local.sql'), 'CREATE TABLE local_only (id int);');
+  const lines: { level: number; msg: string; unknownMigrations?: string[] }[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) });
+
+  const report = await migrate({ sql, logger, migrationsDir: older });
+  expect(report).toEqual({ applied: ['003_local.sql'], skipped: ['001_base.sql'] });
+  const warnings = lines.filter((l) => l.level === 40);
+  expect(warnings).toHaveLength(1);
+  expect(warnings[0]?.unknownMigrations).toEqual(['002_from_the_future', '010_further_still']);
+  expect(warnings[0]?.msg).toMatch(/has 2 migrations this build does not know: 002_from_the_future, 010_further_still/);
+
+  // A build that knows every one of them says nothing.
+  await writeFile(path.join(newer, '003_local.sql'), 'CREATE TABLE local_only (id int);');
+  lines.length = 0;
+  await migrate({ sql, logger, migrationsDir: newer });
+  expect(lines.filter((l) => l.level === 40)).toEqual([]);
+});

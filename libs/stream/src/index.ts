@@ -44,3 +44,23 @@ export {
   type ReplaySelection,
 } from './dead-letter-admin';
 export { BacklogReadTimeoutError, createBacklogGauge, readBacklog, type Backlog, type BacklogGauge, type BacklogGaugeOptions, type BacklogTarget } from './backlog';
+export {
+  createRedisConnection,
+  DEFAULT_DROP_AFTER_TIMEOUTS,
+  guardAgainstSilence,
+  unansweredSince,
+  type RedisConnectionOptions,
+  type SilenceGuardOptions,
+} from './redis-connection';
+export {
+  claimIdleBounded,
+  entryBytes,
+  oversizedEntryError,
+  readNewBounded,
+  readOwnPendingBounded,
+  type BoundedRead,
+  type BoundedReadOptions,
+  type BoundedReadTarget,
+  type ByteLimits,
+  type OversizedEntry,
+} from './bounded-read';

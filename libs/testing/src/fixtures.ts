@@ -81,3 +81,58 @@ export function gitCommitEvent(sessionId: string | null, overrides: Partial<Enve
     ...overrides,
   });
 }
+
+/** Envelope overrides plus fields to set or replace in `data`. */
+export type FixtureOverrides = Partial<EnvelopeInput> & { dataOverrides?: Record<string, unknown> };
+
+/**
+ * A relationship event in the shape the fuel-code client's hooks send: the envelope's
+ * session_id is null, the Claude Code session id rides in data.session_id, and fields the
+ * hook had no value for are sent as ''.
+ */
+function hookEvent(type: string, data: Record<string, unknown>, overrides: FixtureOverrides): EnvelopeInput {
+  const { dataOverrides, ...rest } = overrides;
+  return makeEvent(type, { session_id: null, data: { ...data, ...dataOverrides }, ...rest });
+}
+
+export function subagentStartEvent(sessionId: string, agentId: string, overrides: FixtureOverrides = {}): EnvelopeInput {
+  return hookEvent('subagent.start', { session_id: sessionId, agent_id: agentId, agent_type: 'general-purpose' }, overrides);
+}
+
+export function subagentStopEvent(sessionId: string, agentId: string, overrides: FixtureOverrides = {}): EnvelopeInput {
+  return hookEvent(
+    'subagent.stop',
+    {
+      session_id: sessionId,
+      agent_id: agentId,
+      agent_type: 'general-purpose',
+      agent_transcript_path: `/home/dev/.claude/projects/app/${sessionId}/subagents/agent-${agentId}.jsonl`,
+    },
+    overrides,
+  );
+}
+
+export function teamCreateEvent(sessionId: string, teamName: string, overrides: FixtureOverrides = {}): EnvelopeInput {
+  return hookEvent('team.create', { session_id: sessionId, team_name: teamName, description: '' }, overrides);
+}
+
+export function teamMessageEvent(sessionId: string, teamName: string, overrides: FixtureOverrides = {}): EnvelopeInput {
+  return hookEvent(
+    'team.message',
+    { session_id: sessionId, team_name: teamName, message_type: 'message', from: '', to: 'researcher' },
+    overrides,
+  );
+}
+
+export function skillInvokeEvent(sessionId: string, skillName: string, overrides: FixtureOverrides = {}): EnvelopeInput {
+  return hookEvent('skill.invoke', { session_id: sessionId, skill_name: skillName, args: '' }, overrides);
+}
+
+/** `worktreeName` '' is what the client sends when the hook named none. */
+export function worktreeCreateEvent(sessionId: string, worktreeName: string, overrides: FixtureOverrides = {}): EnvelopeInput {
+  return hookEvent('worktree.create', { session_id: sessionId, worktree_name: worktreeName }, overrides);
+}
+
+export function worktreeRemoveEvent(sessionId: string, worktreeName: string, overrides: FixtureOverrides = {}): EnvelopeInput {
+  return hookEvent('worktree.remove', { session_id: sessionId, worktree_name: worktreeName }, overrides);
+}

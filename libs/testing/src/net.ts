@@ -43,12 +43,21 @@ export interface TcpProxy {
    * until restore(). Nothing errors: a client waits for a reply that does not come.
    */
   blackhole(): Promise<void>;
-  /** Pass traffic again, on the same port; after a blackhole, what waited is delivered. */
+  /**
+   * Simulate connections that went silent on their own (a NAT or firewall forgot them, a
+   * peer froze): every connection open now stops passing bytes either way, with no error
+   * and no close, while new connections are forwarded as usual. Only restore() (or close())
+   * ends it; a client must notice by itself and open a new connection.
+   */
+  silenceOpen(): Promise<void>;
+  /** Pass traffic again, on the same port; after a blackhole or silenceOpen, what waited is delivered. */
   restore(): Promise<void>;
   /** Stop listening and reset every connection. Idempotent. */
   close(): Promise<void>;
-  /** Proxied connections open right now. */
+  /** Proxied connections open right now (silenced ones included). */
   connectionCount(): number;
+  /** Connections silenced by silenceOpen() and still open. */
+  silencedCount(): number;
   /** Connection attempts turned away while cut, since the proxy started. */
   refusedCount(): number;
 }
@@ -76,6 +85,8 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   const pairs = new Set<[Socket, Socket]>();
   /** Clients accepted during a blackhole: connected upstream on restore(). */
   const held = new Set<Socket>();
+  /** Pairs silenced by silenceOpen(): they stay paused whatever happens, until restore(). */
+  const silenced = new Set<[Socket, Socket]>();
   let isCut = false;
   let isBlackholed = false;
   let refused = 0;
@@ -97,8 +108,9 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   });
 
   /** Pipe both ways, unless a blackhole began meanwhile (restore() pipes it then). */
-  const flow = ([client, upstream]: [Socket, Socket]): void => {
-    if (isBlackholed || upstream.connecting || upstream.destroyed) return;
+  const flow = (pair: [Socket, Socket]): void => {
+    const [client, upstream] = pair;
+    if (isBlackholed || silenced.has(pair) || upstream.connecting || upstream.destroyed) return;
     client.pipe(upstream);
     upstream.pipe(client);
     client.resume();
@@ -113,6 +125,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     // server's last error message, still arrives), with a reset after an error or a refusal.
     const onClose = (other: Socket) => (hadError: boolean) => {
       pairs.delete(pair);
+      silenced.delete(pair);
       if (hadError) reset(other);
       else other.end();
     };
@@ -131,7 +144,16 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   const address = server.address();
   if (typeof address !== 'object' || !address) throw new Error('proxy has no address');
 
+  /** Stop a pair's bytes where they are: unread data waits in the sockets, nothing errors. */
+  const hold = ([client, upstream]: [Socket, Socket]): void => {
+    client.unpipe(upstream);
+    upstream.unpipe(client);
+    client.pause();
+    upstream.pause();
+  };
+
   const dropAll = (): void => {
+    silenced.clear();
     for (const pair of [...pairs]) {
       pairs.delete(pair);
       for (const socket of pair) reset(socket);
@@ -151,16 +173,22 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     },
     async blackhole() {
       isBlackholed = true;
-      for (const [client, upstream] of pairs) {
-        client.unpipe(upstream);
-        upstream.unpipe(client);
-        client.pause();
-        upstream.pause();
+      for (const pair of pairs) hold(pair);
+    },
+    async silenceOpen() {
+      for (const pair of pairs) {
+        silenced.add(pair);
+        hold(pair);
       }
     },
     async restore() {
       isCut = false;
-      if (!isBlackholed) return;
+      const wasSilenced = [...silenced];
+      silenced.clear();
+      if (!isBlackholed) {
+        for (const pair of wasSilenced) flow(pair);
+        return;
+      }
       isBlackholed = false;
       for (const pair of pairs) flow(pair);
       for (const client of [...held]) {
@@ -176,6 +204,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       return closing;
     },
     connectionCount: () => pairs.size,
+    silencedCount: () => silenced.size,
     refusedCount: () => refused,
   };
 }

@@ -1,6 +1,7 @@
 import { createServer, connect } from 'node:net';
+import type Redis from 'ioredis';
 import postgres, { type Sql } from 'postgres';
-import { freePort, startTcpProxy, testDatabaseUrl, waitFor, withHostPort, type TcpProxy } from '@fuel-code/testing';
+import { createTestRedis, freePort, startTcpProxy, testDatabaseUrl, testRedisUrl, waitFor, withHostPort, type TcpProxy } from '@fuel-code/testing';
 
 const pgTarget = new URL(testDatabaseUrl());
 const clients: Sql[] = [];
@@ -28,7 +29,10 @@ async function failure(promise: Promise<unknown>): Promise<{ error: NodeJS.Errno
   throw new Error('expected a failure, got a result');
 }
 
+const redisClients: Redis[] = [];
+
 afterEach(async () => {
+  for (const redis of redisClients.splice(0)) redis.disconnect();
   // A query cut in flight leaves postgres.js unable to end cleanly (porsager/postgres#1130): time-box it.
   await Promise.all(clients.splice(0).map((sql) => sql.end({ timeout: 1 })));
   await proxy?.close();
@@ -132,4 +136,43 @@ test('blackhole holds every byte without an error, and restore delivers what wai
   expect(await onOld).toEqual([{ seven: 7 }]);
   expect(await onNew).toEqual([{ eight: 8 }]);
   expect(proxy.connectionCount()).toBe(2);
+});
+
+test('silenceOpen stops the open connections without a word, while new connections pass', async () => {
+  const target = new URL(testRedisUrl());
+  proxy = await startTcpProxy({ targetHost: target.hostname, targetPort: Number(target.port || 6379) });
+  const url = withHostPort(testRedisUrl(), proxy.host, proxy.port);
+  const redisThrough = (): Redis => {
+    const redis = createTestRedis(url);
+    redisClients.push(redis);
+    return redis;
+  };
+  const old = redisThrough();
+  expect(await old.echo('before')).toBe('before');
+  expect(proxy.connectionCount()).toBe(1);
+
+  await proxy.silenceOpen();
+  expect(proxy.silencedCount()).toBe(1);
+  const settled: string[] = [];
+  const onOld = old.echo('held');
+  void onOld.finally(() => settled.push('old')).catch(() => undefined);
+  let closed = false;
+  old.once('close', () => (closed = true));
+
+  // A new connection opened after the silence is forwarded and answers, several times over,
+  // while the old one neither answers nor errors nor closes.
+  const fresh = redisThrough();
+  for (let i = 0; i < 20; i++) expect(await fresh.echo(`new ${i}`)).toBe(`new ${i}`);
+  expect(proxy.connectionCount()).toBe(2);
+  expect(proxy.silencedCount()).toBe(1);
+  expect(settled).toEqual([]);
+  expect(closed).toBe(false);
+  expect(old.status).toBe('ready');
+
+  // restore() lets what waited through, on the same connection.
+  await proxy.restore();
+  expect(await onOld).toBe('held');
+  expect(proxy.silencedCount()).toBe(0);
+  expect(await old.echo('after')).toBe('after');
+  await waitFor(() => settled.includes('old'), 1000);
 });

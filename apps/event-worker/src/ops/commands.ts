@@ -1,6 +1,8 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+import pino from 'pino';
 import type { Command } from 'commander';
 import {
+  createRedisConnection,
   listDeadLetters,
   purgeDeadLetters,
   replayDeadLetters,
@@ -13,13 +15,15 @@ import { deadLetterJson, formatDeadLetters, formatReplay, formatStatus, replayJs
 
 /** A short-lived client for one operator command: fails fast when Redis does not answer. */
 async function withRedis<T>(config: WorkerConfig, fn: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis(config.redisUrl, {
-    maxRetriesPerRequest: 1,
-    connectTimeout: 5000,
+  const redis = createRedisConnection({
+    url: config.redisUrl,
+    // Silent: the command's own error says what went wrong, on stderr.
+    logger: pino({ level: 'silent' }),
     connectionName: 'fuel-code-worker-cli',
-    retryStrategy: (times) => (times > 2 ? null : 200),
+    commandTimeoutMs: CLI_COMMAND_TIMEOUT_MS,
+    queueWhileDisconnected: true,
+    reconnectDelayMs: (attempt) => (attempt > 2 ? null : 200),
   });
-  redis.on('error', () => undefined);
   try {
     return await fn(redis);
   } finally {
@@ -31,6 +35,9 @@ const print = (text: string): void => {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 };
 const printJson = (value: unknown): void => print(JSON.stringify(value, null, 2));
+
+/** Generous: `dead-letters list` and `replay --all` read whole ranges of the stream in one reply. */
+const CLI_COMMAND_TIMEOUT_MS = 30_000;
 
 const ID = /^\d+-\d+$/;
 
