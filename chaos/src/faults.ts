@@ -1,5 +1,4 @@
 import type { Sql } from 'postgres';
-import type { TcpProxy } from '@fuel-code/testing';
 import type { Fleet, Proc } from './fleet';
 import type { Monitor } from './observe';
 
@@ -67,12 +66,10 @@ async function probed<T>(fleet: Fleet, during: Promise<T>): Promise<[T, string]>
  * `capMs`, is the proxy restored, freeing the silenced connections.
  */
 export async function redisSilent(fleet: Fleet, monitor: Monitor, capMs: number): Promise<FaultOutcome> {
-  const proxy = fleet.redisProxy as TcpProxy & { silenceOpen?: () => Promise<void> };
-  if (!proxy.silenceOpen) throw new Error('this build\'s TCP proxy has no silenceOpen()');
-  const silenceOpen = proxy.silenceOpen.bind(proxy);
+  const proxy = fleet.redisProxy;
   const open = proxy.connectionCount();
   const from = Date.now();
-  await silenceOpen();
+  await proxy.silenceOpen();
   const probes = new ProbeTally();
   let apiAt: number | undefined;
   let workersAt: number | undefined;
