@@ -29,6 +29,8 @@ export interface ActionRecord {
   outageMs: number;
   /** From the outage's end (or the replacement's start) until caught up; undefined = never. */
   catchUpMs: number | undefined;
+  /** A quiet fault's own expectation (faults.ts), if it has one. */
+  expectation?: { what: string; ok: boolean };
   /** Later actions that started before this one's catch-up (they delayed it). */
   overlappedBy: number;
   error?: string;
@@ -154,6 +156,7 @@ export async function runChaos(
         const outcome = await quietFault(ctx, kind, victim, int);
         rec.outageMs = outcome.outageMs;
         rec.detail = outcome.detail;
+        if (outcome.expectation) rec.expectation = outcome.expectation;
         ctx.log(`[${at.toFixed(1)}s] ${rec.detail}`);
       } else {
         if (!victim) throw new Error('no live worker to stop');

@@ -49,29 +49,80 @@ interface Session {
   worktree: string | undefined;
 }
 
+/** Client-shaped events, `target` of them, from the seeded `r`. */
 export function generateEvents(target: number, seed: number, r: Rng): Generated[] {
-  let clock = EPOCH_MS;
-  const devices: Device[] = Array.from({ length: DEVICES }, (_, i) => {
-    const n = String(i + 1).padStart(2, '0');
-    return { id: `chaos-device-${n}`, names: [`laptop-${n}`, `laptop-${n}-renamed`], type: i < 4 ? 'remote' : 'local' };
-  });
-  const workspace = (): string => {
+  return new ClientEventGenerator(seed, r).generate(target);
+}
+
+class ClientEventGenerator {
+  private readonly devices: Device[];
+  private readonly pool: (Session | undefined)[] = new Array(40).fill(undefined);
+  private sessions = 0;
+
+  constructor(private readonly seed: number, private readonly r: Rng) {
+    this.devices = Array.from({ length: DEVICES }, (_, i) => {
+      const n = String(i + 1).padStart(2, '0');
+      return { id: `chaos-device-${n}`, names: [`laptop-${n}`, `laptop-${n}-renamed`] as const, type: i < 4 ? 'remote' : 'local' };
+    });
+  }
+
+  /** Sessions interleave: a pool of open sessions, a random one moves one step per event. */
+  generate(target: number): Generated[] {
+    const r = this.r;
+    const out: Generated[] = [];
+    let clock = EPOCH_MS;
+    while (out.length < target) {
+      clock += r.int(1, 400);
+      const at = clock;
+      if (r.chance(0.04)) {
+        const dev = r.pick(this.devices);
+        const ws = this.workspace();
+        out.push(sessionless(r, (type, sessionId, data) => this.envelope(type, at, dev, ws, sessionId, data)));
+        continue;
+      }
+      const slot = r.int(0, this.pool.length - 1);
+      const s = this.pool[slot] ?? this.newSession();
+      this.pool[slot] = s;
+      const step = s.steps.shift() as Step;
+      if (s.steps.length === 0) this.pool[slot] = undefined;
+      out.push(this.sessionStep(s, step, at));
+    }
+    return out;
+  }
+
+  private newSession(): Session {
+    const r = this.r;
+    this.sessions++;
+    const tag = `${this.seed}-${this.sessions}-${Math.floor(r.random() * 1e9).toString(36)}`;
+    return {
+      sid: `cc-${tag}`, ws: this.workspace(), dev: r.pick(this.devices), steps: this.plan(), startMs: undefined, compactSeq: 0,
+      agentId: `agent-${tag}`, team: `team-${tag}`, worktree: r.chance(0.9) ? `wt-${tag}` : undefined,
+    };
+  }
+
+  private workspace(): string {
+    const r = this.r;
     const roll = r.random();
     if (roll < 0.03) return r.pick(['', '_unassociated', '   ']);
     if (roll < 0.06) return r.pick(['local:0123456789abcdef', 'local:fedcba9876543210']);
     return `github.com/chaos/ws-${r.int(1, WORKSPACES)}`;
-  };
-  const hints = (dev: Device): Record<string, unknown> => {
+  }
+
+  /** The device hints, as the client adds them to every payload (now and then missing or blank). */
+  private hints(dev: Device): Record<string, unknown> {
+    const r = this.r;
     const roll = r.random();
     if (roll < 0.05) return {};
     if (roll < 0.06) return { _device_name: '', _device_type: dev.type }; // an empty name is no hint
     if (roll < 0.1) return { _device_name: r.pick(dev.names) };
     return { _device_name: r.pick(dev.names), _device_type: r.chance(0.05) ? (dev.type === 'local' ? 'remote' : 'local') : dev.type };
-  };
-  const envelope = (type: string, at: number, dev: Device, ws: string, sessionId: string | null, data: Record<string, unknown>): Envelope => {
+  }
+
+  private envelope(type: string, at: number, dev: Device, ws: string, sessionId: string | null, data: Record<string, unknown>): Envelope {
+    const r = this.r;
     const e: Envelope = {
       id: r.nextId(at), type, timestamp: iso(at, r.chance(0.1) ? r.pick([120, -330]) : 0), device_id: dev.id, workspace_id: ws,
-      session_id: sessionId, data: { ...data, ...hints(dev) },
+      session_id: sessionId, data: { ...data, ...this.hints(dev) },
     };
     if (r.chance(0.85)) e.blob_refs = [];
     const roll = r.random();
@@ -79,12 +130,17 @@ export function generateEvents(target: number, seed: number, r: Rng): Generated[
     else if (roll < 0.53) e.ingested_at = new Date(at + 1500).toISOString();
     if (r.chance(0.03)) e._attempts = r.int(1, 3);
     return e;
-  };
-  const opt = (p: number, fields: Record<string, unknown>) => (r.chance(p) ? fields : {});
+  }
 
-  const sessionStep = (s: Session, step: Step, at: number): Generated => {
+  private opt(p: number, fields: Record<string, unknown>): Record<string, unknown> {
+    return this.r.chance(p) ? fields : {};
+  }
+
+  private sessionStep(s: Session, step: Step, at: number): Generated {
+    const r = this.r;
+    const opt = this.opt.bind(this);
     const handled = (type: string, sessionId: string | null, data: Record<string, unknown>): Generated =>
-      ({ envelope: envelope(type, at, s.dev, s.ws, sessionId, data), storedAs: 'handled' });
+      ({ envelope: this.envelope(type, at, s.dev, s.ws, sessionId, data), storedAs: 'handled' });
     const rel = (type: string, data: Record<string, unknown>) => handled(type, null, { session_id: s.sid, ...data });
     const transcript = `/home/dev/.claude/${s.sid}.jsonl`;
     switch (step) {
@@ -107,7 +163,7 @@ export function generateEvents(target: number, seed: number, r: Rng): Generated[
         return handled('session.compact', s.sid, { cc_session_id: s.sid, compact_sequence: ++s.compactSeq, transcript_path: transcript });
       case 'git':
         return { envelope: gitEvent(r, r.pick(['git.commit', 'git.push', 'git.checkout', 'git.merge']), (type, data) =>
-          envelope(type, at, s.dev, s.ws, r.chance(0.1) ? s.sid : null, data)), storedAs: 'handled' };
+          this.envelope(type, at, s.dev, s.ws, r.chance(0.1) ? s.sid : null, data)), storedAs: 'handled' };
       case 'subagent.start':
         return rel(step, {
           agent_id: s.agentId, agent_type: r.pick(['task', 'general-purpose', 'Explore']), ...opt(0.7, { agent_name: 'researcher' }),
@@ -130,11 +186,13 @@ export function generateEvents(target: number, seed: number, r: Rng): Generated[
         // system.heartbeat takes any object: a `{_raw}` one is valid.
         return handled('system.heartbeat', r.chance(0.5) ? s.sid : null, r.chance(0.2) ? { _raw: 'hook input was not JSON' } : { status: 'ok', queue_depth: r.int(0, 20) });
       case 'off-schema':
-        return offSchema(r, s.sid, (type, sessionId, data) => envelope(type, at, s.dev, s.ws, sessionId, data));
+        return offSchema(r, s.sid, (type, sessionId, data) => this.envelope(type, at, s.dev, s.ws, sessionId, data));
     }
-  };
+  }
 
-  const plan = (): Step[] => {
+  /** A session's steps in time order: start, the middle in random order, end (each may be missing or doubled). */
+  private plan(): Step[] {
+    const r = this.r;
     const middle: Step[] = [];
     for (let n = r.int(0, 3); n > 0; n--) middle.push('git');
     if (r.chance(0.3)) {
@@ -159,34 +217,7 @@ export function generateEvents(target: number, seed: number, r: Rng): Generated[
       [middle[i], middle[j]] = [middle[j] as Step, middle[i] as Step];
     }
     return [...(hasStart ? (['start'] as const) : []), ...middle, ...(hasEnd ? (['end'] as const) : []), ...(hasEnd && r.chance(0.03) ? (['end'] as const) : [])];
-  };
-
-  const pool: (Session | undefined)[] = new Array(40).fill(undefined);
-  const out: Generated[] = [];
-  let sessions = 0;
-  while (out.length < target) {
-    clock += r.int(1, 400);
-    const at = clock;
-    if (r.chance(0.04)) {
-      out.push(sessionless(r, at, (type, sessionId, data) => envelope(type, at, r.pick(devices), workspace(), sessionId, data)));
-      continue;
-    }
-    const slot = r.int(0, pool.length - 1);
-    let s = pool[slot];
-    if (!s) {
-      sessions++;
-      const tag = `${seed}-${sessions}-${Math.floor(r.random() * 1e9).toString(36)}`;
-      s = {
-        sid: `cc-${tag}`, ws: workspace(), dev: r.pick(devices), steps: plan(), startMs: undefined, compactSeq: 0,
-        agentId: `agent-${tag}`, team: `team-${tag}`, worktree: r.chance(0.9) ? `wt-${tag}` : undefined,
-      };
-      pool[slot] = s;
-    }
-    const step = s.steps.shift() as Step;
-    if (s.steps.length === 0) pool[slot] = undefined;
-    out.push(sessionStep(s, step, at));
   }
-  return out;
 }
 
 type Make = (type: string, sessionId: string | null, data: Record<string, unknown>) => Envelope;
@@ -214,7 +245,7 @@ function gitEvent(r: Rng, type: 'git.commit' | 'git.push' | 'git.checkout' | 'gi
 }
 
 /** Events outside any session: remote and system events, a push, unknown types, off-schema payloads. */
-function sessionless(r: Rng, _at: number, make: Make): Generated {
+function sessionless(r: Rng, make: Make): Generated {
   const roll = r.random();
   const sessionId = r.chance(0.1) ? '' : null; // '' means null (contract §1)
   if (roll < 0.15) return { envelope: make(r.pick(UNKNOWN_TYPES), sessionId, { note: 'a newer client', n: r.int(0, 99) }), storedAs: 'unknown-type' };

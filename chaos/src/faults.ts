@@ -15,6 +15,8 @@ export const QUIET_FAULTS: readonly QuietFault[] = ['redis-silent', 'db-read-onl
 export interface FaultOutcome {
   outageMs: number;
   detail: string;
+  /** What the fault itself must have shown, checked at the end of the run. */
+  expectation?: { what: string; ok: boolean };
 }
 
 /** The workers' idle_in_transaction_session_timeout (apps/event-worker/src/clients.ts). */
@@ -32,6 +34,10 @@ class ProbeTally {
     bump(this.counts.api, p.api);
   }
 
+  count(probe: 'healthz' | 'readyz' | 'api', status: number): number {
+    return this.counts[probe].get(status) ?? 0;
+  }
+
   summary(): string {
     const show = (m: Map<number, number>) => [...m].sort(([a], [b]) => a - b).map(([status, n]) => `${status || 'no answer'}×${n}`).join(' ') || '-';
     return `probes meanwhile: workers /healthz ${show(this.counts.healthz)}, /readyz ${show(this.counts.readyz)}; API /api/health ${show(this.counts.api)}`;
@@ -39,7 +45,7 @@ class ProbeTally {
 }
 
 /** Sample the probes once a second until `done` resolves. */
-async function probeUntil(fleet: Fleet, done: Promise<unknown>): Promise<string> {
+async function probeUntil(fleet: Fleet, done: Promise<unknown>): Promise<ProbeTally> {
   let finished = false;
   void done.finally(() => (finished = true));
   const tally = new ProbeTally();
@@ -47,11 +53,11 @@ async function probeUntil(fleet: Fleet, done: Promise<unknown>): Promise<string>
     tally.add(await fleet.probe());
     await Promise.race([done, sleep(1000)]);
   }
-  return tally.summary();
+  return tally;
 }
 
 /** Run `during` while probing; returns its result and the probe summary. */
-async function probed<T>(fleet: Fleet, during: Promise<T>): Promise<[T, string]> {
+async function probed<T>(fleet: Fleet, during: Promise<T>): Promise<[T, ProbeTally]> {
   const [result, probes] = await Promise.all([during, probeUntil(fleet, during)]);
   return [result, probes];
 }
@@ -87,7 +93,11 @@ export async function redisSilent(fleet: Fleet, monitor: Monitor, capMs: number)
   const seconds = (x: number | undefined) => (x === undefined ? `NOT within ${(capMs / 1000).toFixed(0)} s` : `after ${(x / 1000).toFixed(1)} s`);
   const summary = `API answering again ${seconds(apiAt)}, every worker reading on a new connection ${seconds(workersAt)}; ${probes.summary()}`;
   if (apiAt === undefined || workersAt === undefined) throw new Error(`silent Redis connections were not healed: ${summary}`);
-  return { outageMs, detail: `Redis connections silenced (${open} open, new ones passed): ${summary}` };
+  return {
+    outageMs,
+    detail: `Redis connections silenced (${open} open, new ones passed): ${summary}`,
+    expectation: { what: 'silent Redis: the API and every worker healed by themselves within 30 s', ok: apiAt <= 30_000 && workersAt <= 30_000 },
+  };
 }
 
 /** DDL of a fault, in a read-write transaction whatever the database's default is just then. */
@@ -117,7 +127,11 @@ export async function dbReadOnly(fleet: Fleet, ms: number): Promise<FaultOutcome
   const terminated = await terminateWorkerBackends(sql, name);
   const [, probes] = await probed(fleet, sleep(ms));
   await readWrite(sql, (tx) => tx.unsafe(`ALTER DATABASE "${name}" RESET default_transaction_read_only`));
-  return { outageMs: Date.now() - from, detail: `database read-only for ${((Date.now() - from) / 1000).toFixed(1)} s (${terminated} worker sessions terminated at the start); ${probes}` };
+  return {
+    outageMs: Date.now() - from,
+    detail: `database read-only for ${((Date.now() - from) / 1000).toFixed(1)} s (${terminated} worker sessions terminated at the start); ${probes.summary()}`,
+    expectation: { what: 'read-only database: the workers\' /readyz answered 503 meanwhile', ok: probes.count('readyz', 503) > 0 },
+  };
 }
 
 /** Disk full: a trigger on events raises SQLSTATE 53100 on every insert for `ms`, then is dropped. */
@@ -134,7 +148,10 @@ export async function diskFull(fleet: Fleet, ms: number): Promise<FaultOutcome> 
     await tx.unsafe('DROP TRIGGER chaos_disk_full ON events');
     await tx.unsafe('DROP FUNCTION chaos_disk_full()');
   });
-  return { outageMs: Date.now() - from, detail: `disk full (53100 on every insert into events) for ${((Date.now() - from) / 1000).toFixed(1)} s; ${probes}` };
+  return {
+    outageMs: Date.now() - from,
+    detail: `disk full (53100 on every insert into events) for ${((Date.now() - from) / 1000).toFixed(1)} s; ${probes.summary()}`,
+  };
 }
 
 /** Worker sessions idle inside a transaction for over a second: a stopped process's. */
@@ -191,6 +208,7 @@ export async function txStall(fleet: Fleet, victim: Proc, extraMs: number): Prom
     outageMs,
     detail: `SIGSTOP ${victim.name} inside a transaction (caught on try ${tries}; ${stalled.length} session(s) idle in transaction), ` +
       `${endedMs === undefined ? 'its session NOT ended by PostgreSQL' : `its session ended by idle_in_transaction_session_timeout after ${(endedMs / 1000).toFixed(1)} s`} ` +
-      `(pg_stat_database sessions_fatal +${fatalAfter - fatalBefore}); SIGCONT after ${(outageMs / 1000).toFixed(1)} s; ${probes}`,
+      `(pg_stat_database sessions_fatal +${fatalAfter - fatalBefore}); SIGCONT after ${(outageMs / 1000).toFixed(1)} s; ${probes.summary()}`,
+    expectation: { what: 'stall in a transaction: PostgreSQL ended the stopped worker\'s session (idle_in_transaction_session_timeout) before the SIGCONT', ok: endedMs !== undefined },
   };
 }

@@ -193,11 +193,12 @@ export class Fleet {
       }
     }
     await Promise.allSettled(this.procs.map((p) => p.proc.exited));
-    // Bounded: a proxy whose close() never settles must not keep redis-server and the database.
+    // Bounded: a proxy whose close() never settles (a socket left paused after its other side
+    // closed cleanly never ends) must not keep redis-server and the database.
     const bounded = async (what: string, p: Promise<unknown> | undefined): Promise<void> => {
       let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 5000)));
-      if ((await Promise.race([p?.catch(() => undefined), late])) === 'late') this.o.log(`${what} did not close within 5 s: going on`);
+      const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 2000)));
+      if ((await Promise.race([p?.catch(() => undefined), late])) === 'late') this.o.log(`${what} did not close within 2 s: going on`);
       clearTimeout(timer);
     };
     await bounded('the Postgres proxy', this.proxy?.close());

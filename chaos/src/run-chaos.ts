@@ -88,6 +88,13 @@ export async function runChaosMode(options: ChaosOptions, fleet: Fleet, log: (m:
       detail: `${result.actions.length} actions, ${failedActions.length} failed${failedActions.length ? ` (${failedActions.map((a) => `${a.kind}: ${a.error}`).join('; ')})` : ''}`,
     });
 
+    const expectations = result.actions.flatMap((a) => (a.expectation ? [a.expectation] : []));
+    checks.push({
+      name: 'each quiet fault showed what it should (silent Redis healed unaided within 30 s, /readyz 503 while read-only, the stalled transaction ended by PostgreSQL)',
+      ok: expectations.length > 0 && expectations.every((x) => x.ok),
+      detail: expectations.map((x) => `${x.ok ? 'ok' : 'NOT'}: ${x.what}`).join('; ') || 'no quiet fault ran',
+    });
+
     // Drain: the group has nothing pending or undelivered, and the audit has seen everything.
     const drainLimit = options.short ? 30_000 : 60_000;
     const drainFrom = Date.now();
