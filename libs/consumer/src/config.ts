@@ -59,6 +59,6 @@ export const DEFAULT_CONSUMER_CONFIG = {
   // Far above a normal batch (500 events of a few hundred bytes each), so it binds only when
   // entries are large. The batches in flight then hold less than inFlightBatches ×
   // (maxBatchBytes + maxEntryBytes) of entries, each also decoded, parsed and serialized
-  // again for PostgreSQL; 16 MiB measured far above the memory goal (docs/reliability-limits.md).
+  // again for PostgreSQL; 16 MiB measured far above the memory goal (docs/reliability.md, "Bounded memory in the worker").
   maxBatchBytes: 4 * 1024 * 1024,
 } as const satisfies Omit<ConsumerConfig, 'consumerName'>;

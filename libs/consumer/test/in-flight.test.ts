@@ -44,7 +44,7 @@ test('two batches are in Postgres at once, and stop() finishes and acknowledges 
 
 test('a batch in hand longer than stuckBatchMs is logged as an error once, and its end is logged', async () => {
   const gated = gatedRegistry();
-  const events = [makeEvent('git.push', { workspace_id: `github.com/in-flight/slow-${Date.now()}` })];
+  const events = [makeEvent('git.push', { workspace_id: `github.com/in-flight/slow-${Date.now()}`, data: { branch: 'main', remote: 'origin', commit_count: 1 } })];
   await publishAll(env.redis, env.keys.stream, events);
   // The heartbeat (every claimIdleMs / 3) is what looks at the batches in hand.
   const consumer = env.start({ registry: gated.registry, claimIdleMs: 300, stuckBatchMs: 200 });

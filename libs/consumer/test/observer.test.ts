@@ -70,12 +70,14 @@ test('the observer hears every outcome by type, dead letters by reason and batch
   });
   try {
     await logs.waitForLine('Event consumer started');
+    // A value the parser accepts but this database refuses for good (a CHECK of the test's own).
+    await db.sql`ALTER TABLE events ADD CONSTRAINT events_no_poison CHECK (NOT (data ? 'poison'))`;
     const commit = gitCommitEvent(null);
     await publishAll(redis, keys.stream, [
       commit,
       commit,
       'not json',
-      makeEvent('git.push', { data: { note: 'nul \u0000 refused by jsonb' } }),
+      makeEvent('git.push', { data: { branch: 'main', remote: 'origin', commit_count: 1, poison: true } }),
     ]);
     await waitFor(() => handle.counters().deadLettered.failed === 1, 10_000, { description: 'the poison event dead-lettered' });
     expect(handle.counters()).toMatchObject({ processed: 1, duplicates: 1, deadLettered: { invalid: 1, failed: 1 } });

