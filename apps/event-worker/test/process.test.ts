@@ -41,7 +41,9 @@ test('a bad option or env value exits 2 naming it; --help exits 0', async () => 
 test('boots, migrates, consumes a session into rows, and exits 0 on SIGTERM while idle in a 5 s BLOCK', async () => {
   const worker = start(['--block-ms', '5000']);
   const started = await worker.waitForLine('Event consumer started', 20_000);
-  expect(started['registeredHandlers']).toEqual(['session.end', 'session.start']);
+  expect(started['registeredHandlers']).toEqual(
+    ['git.checkout', 'git.commit', 'git.merge', 'git.push', 'session.compact', 'session.end', 'session.start', 'skill.invoke', 'subagent.start', 'subagent.stop', 'team.create', 'team.message', 'worktree.create', 'worktree.remove'],
+  );
   expect(String(started['consumer'])).toMatch(/-\d+$/);
 
   const events: EnvelopeInput[] = [sessionStartEvent('proc-s1'), gitCommitEvent('proc-s1'), sessionEndEvent('proc-s1')];

@@ -63,7 +63,9 @@ test('a throwing handler: the event is persisted, the error logged and recorded,
 test('log lines: Event consumer started lists the handlers; the stats line appears on its interval', async () => {
   const consumer = env.start({ statsIntervalMs: 200 });
   const started = await consumer.logs.waitForLine('Event consumer started');
-  expect(started['registeredHandlers']).toEqual(['session.end', 'session.start']);
+  expect(started['registeredHandlers']).toEqual(
+    ['git.checkout', 'git.commit', 'git.merge', 'git.push', 'session.compact', 'session.end', 'session.start', 'skill.invoke', 'subagent.start', 'subagent.stop', 'team.create', 'team.message', 'worktree.create', 'worktree.remove'],
+  );
   await publishAll(env.redis, env.keys.stream, [gitCommitEvent(null), gitCommitEvent(null)]);
   const stats = await consumer.logs.waitForLine(/^Consumer stats: 2 processed, 0 duplicates, 0 errors, 0 pending$/, 10_000);
   expect(stats.level).toBe(30);

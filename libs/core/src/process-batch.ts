@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { Sql, TransactionSql } from 'postgres';
 import { classifyDbError, errorCodeOf, isTransientDbError } from './db-errors';
-import type { EventType, FuelEvent } from './envelope';
+import { GIT_TYPES, SESSION_TYPES, type EventType, type FuelEvent } from './envelope';
 import { FuelCodeError, TransientError, toError } from './errors';
 import type { EventHandler, HandlerItem, HandlerRegistry } from './registry';
 import { recordHandlerFailure, recordPayloadFailures } from './sql/events';
+import { lockGitKeys, relinkChangedSessions, type RelinkScope } from './sql/git-activity';
 import { storeEvents, upsertSightings, type HandlerResult, type ProcessResult, type StoredBatch } from './store-batch';
 import type { WorkspaceIdCache } from './workspace-id-cache';
 
@@ -97,6 +98,14 @@ function groupByHandler(fresh: readonly HandlerItem[], registry: HandlerRegistry
   return [...groups.values()].sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
 }
 
+/**
+ * The handler groups in the order they run: the git groups after the others, since they run
+ * after lockGitKeys (they only insert new rows, so holding the lock they never wait for one).
+ */
+function inRunOrder(groups: readonly HandlerGroup[]): { before: HandlerGroup[]; git: HandlerGroup[] } {
+  return { before: groups.filter((g) => !GIT_TYPES.has(g.label)), git: groups.filter((g) => GIT_TYPES.has(g.label)) };
+}
+
 function markAll(stored: StoredBatch, results: ReadonlyMap<string, HandlerResult>): StoredBatch {
   for (const result of stored.results) {
     const handled = results.get(result.eventId);
@@ -113,39 +122,75 @@ interface Batch {
   known: ReadonlyMap<string, string> | undefined;
 }
 
+/**
+ * What the batch's handled events can change git links on: its git events, and the sessions
+ * its session events write. Empty when it has neither: then no lock and no relink.
+ */
+export function relinkScope(handled: readonly HandlerItem[]): RelinkScope {
+  const git: RelinkScope['git'][number][] = [];
+  const sessionIds = new Set<string>();
+  for (const { event, workspaceId } of handled) {
+    if (GIT_TYPES.has(event.type)) git.push({ id: event.id, workspaceId, deviceId: event.device_id });
+    else if (SESSION_TYPES.has(event.type)) sessionIds.add((event.data as { cc_session_id: string }).cc_session_id);
+  }
+  return { git, sessionIds: [...sessionIds].sort() };
+}
+
+/**
+ * Every statement is sent at once, in this order, and Postgres runs them in it: the handlers,
+ * the devices and links, the payload failures, the git-link lock, the git rows, the relink.
+ * (Handlers send their statements before their first await.) The lock is then held only
+ * from the git rows to the commit, with no round trip of its own.
+ */
 async function fastPath(tx: TransactionSql, { events, registry, logger, known }: Batch): Promise<StoredBatch> {
   const stored = await storeEvents(tx, events, known);
+  const scope = relinkScope(stored.handled);
+  const { before, git } = inRunOrder(groupByHandler(stored.handled, registry));
   const writes: Promise<unknown>[] = [];
   const ok = new Map<string, HandlerResult>();
-  for (const { handler, items } of groupByHandler(stored.handled, registry)) {
+  const send = ({ handler, items }: HandlerGroup) => {
     writes.push(handler({ sql: tx, items, logger }));
     for (const { event } of items) ok.set(event.id, { type: event.type, status: 'ok' });
-  }
-  writes.push(...upsertSightings(tx, stored.fresh), recordPayloadFailures(tx, stored.unhandled));
+  };
+  before.forEach(send);
+  writes.push(...upsertSightings(tx, stored.fresh, stored.handled), recordPayloadFailures(tx, stored.unhandled), lockGitKeys(tx, scope));
+  git.forEach(send);
+  writes.push(relinkChangedSessions(tx, scope));
   await Promise.all(writes);
   return markAll(stored, ok);
 }
 
+/** The same order as the fast path, one step at a time. */
 async function isolatedPath(tx: TransactionSql, { events, registry, logger, known }: Batch): Promise<StoredBatch> {
   const stored = await storeEvents(tx, events, known);
+  const scope = relinkScope(stored.handled);
+  const { before, git } = inRunOrder(groupByHandler(stored.handled, registry));
   const results = new Map<string, HandlerResult>();
-  for (const { label, handler, items } of groupByHandler(stored.handled, registry)) {
-    if (items.length > 1) {
-      try {
-        await tx.savepoint((sp) => handler({ sql: sp, items, logger }));
-        for (const { event } of items) results.set(event.id, { type: event.type, status: 'ok' });
-        continue;
-      } catch (thrown) {
-        if (isTransientDbError(thrown)) throw thrown;
-        logger.warn({ err: toError(thrown), type: label, count: items.length }, `Handler for ${label} failed on a batch; running its events one by one`);
-      }
-    }
-    for (const item of items) results.set(item.event.id, await runIsolated(tx, handler, item, logger));
-  }
+  for (const group of before) await runGroupIsolated(tx, group, results, logger);
   await recordPayloadFailures(tx, stored.unhandled);
-  // Last, so the shared device and link rows stay locked only until the commit.
-  await Promise.all(upsertSightings(tx, stored.fresh));
+  // Late, so the shared device and link rows stay locked only until the commit.
+  await Promise.all(upsertSightings(tx, stored.fresh, stored.handled));
+  await lockGitKeys(tx, scope);
+  for (const group of git) await runGroupIsolated(tx, group, results, logger);
+  // Whatever each handler came to: a failed one's writes are gone, and relinking what it
+  // did not change recomputes the same links.
+  await relinkChangedSessions(tx, scope);
   return markAll(stored, results);
+}
+
+/** A group's events under one savepoint; if that throws, each event under its own. */
+async function runGroupIsolated(tx: TransactionSql, { label, handler, items }: HandlerGroup, results: Map<string, HandlerResult>, logger: Logger): Promise<void> {
+  if (items.length > 1) {
+    try {
+      await tx.savepoint((sp) => handler({ sql: sp, items, logger }));
+      for (const { event } of items) results.set(event.id, { type: event.type, status: 'ok' });
+      return;
+    } catch (thrown) {
+      if (isTransientDbError(thrown)) throw thrown;
+      logger.warn({ err: toError(thrown), type: label, count: items.length }, `Handler for ${label} failed on a batch; running its events one by one`);
+    }
+  }
+  for (const item of items) results.set(item.event.id, await runIsolated(tx, handler, item, logger));
 }
 
 async function runIsolated(tx: TransactionSql, handler: EventHandler, item: HandlerItem, logger: Logger): Promise<HandlerResult> {

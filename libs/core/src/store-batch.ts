@@ -3,7 +3,7 @@ import type { HandlerItem } from './registry';
 import { upsertDevices, upsertWorkspaceDevices } from './sql/devices';
 import { insertEvents } from './sql/events';
 import type { Db } from './sql/types';
-import { resolveWorkspaceIds } from './sql/workspaces';
+import { resolveWorkspaceIds, updateDefaultBranches, type DefaultBranchCandidate } from './sql/workspaces';
 
 export type HandlerResult =
   | { type: string; status: 'ok' }
@@ -102,11 +102,58 @@ export function decidingLinkRows<T extends { localPath: string | null }>(rows: r
   return rows.filter((r) => keep.has(r));
 }
 
-/** Devices and workspace links of the new events: two statements, issued together. */
-export function upsertSightings(db: Db, fresh: readonly StoredItem[]): Promise<void>[] {
+/**
+ * For the device upsert: each device's earliest and latest rows (first/last seen), and the
+ * latest of its rows with a name hint and of those with a type hint.
+ */
+export function decidingDeviceRows<T extends { name: string | null; type: string | null }>(
+  rows: readonly T[],
+  keyOf: (row: T) => string,
+  msOf: (row: T) => number,
+): T[] {
+  const keep = new Set([
+    ...decidingRows(rows, keyOf, msOf, true),
+    ...decidingRows(rows.filter((r) => r.name !== null), keyOf, msOf),
+    ...decidingRows(rows.filter((r) => r.type !== null), keyOf, msOf),
+  ]);
+  return rows.filter((r) => keep.has(r));
+}
+
+/**
+ * The starts that name a branch: candidates for their workspace's default_branch. Only each
+ * workspace's latest millisecond is sent (the statement picks among ties), since the rest
+ * can never win.
+ */
+export function defaultBranchCandidates(items: readonly HandlerItem[]): DefaultBranchCandidate[] {
+  const latest = new Map<string, number>();
+  const candidates: (DefaultBranchCandidate & { ms: number })[] = [];
+  for (const { event, workspaceId } of items) {
+    if (event.type !== 'session.start') continue;
+    const branch = event.data.git_branch;
+    if (branch === null || branch === '') continue;
+    const ms = Date.parse(event.timestamp);
+    candidates.push({ workspaceId, branch, at: event.timestamp, eventId: event.id, ms });
+    if (ms > (latest.get(workspaceId) ?? -Infinity)) latest.set(workspaceId, ms);
+  }
+  // A time Date.parse cannot read (NaN) is always sent: Postgres orders it.
+  return candidates
+    .filter((c) => Number.isNaN(c.ms) || c.ms === latest.get(c.workspaceId))
+    .map(({ workspaceId, branch, at, eventId }) => ({ workspaceId, branch, at, eventId }));
+}
+
+/**
+ * Devices, workspace links and workspaces' default branches of the new events: three
+ * statements, issued together, late in the batch: these rows are shared by every batch in
+ * flight, so they stay locked only from here to the commit. `handled` are those of them
+ * with a valid payload (only a valid session.start offers a branch).
+ */
+export function upsertSightings(db: Db, fresh: readonly StoredItem[], handled: readonly HandlerItem[]): Promise<void>[] {
   const sightings = fresh.map(({ event, workspaceId }) => ({
     workspaceId,
     deviceId: event.device_id,
+    eventId: event.id,
+    name: event.device_name,
+    type: event.device_type,
     localPath: localPathOf(event),
     activeAt: event.timestamp,
     ms: Date.parse(event.timestamp),
@@ -115,8 +162,15 @@ export function upsertSightings(db: Db, fresh: readonly StoredItem[]): Promise<v
   return [
     upsertDevices(
       db,
-      decidingRows(sightings, (s) => s.deviceId, ms, true).map((s) => ({ deviceId: s.deviceId, seenAt: s.activeAt })),
+      decidingDeviceRows(sightings, (s) => s.deviceId, ms).map((s) => ({
+        deviceId: s.deviceId,
+        eventId: s.eventId,
+        seenAt: s.activeAt,
+        name: s.name,
+        type: s.type,
+      })),
     ),
     upsertWorkspaceDevices(db, decidingLinkRows(sightings, (s) => `${s.workspaceId}\u0000${s.deviceId}`, ms)),
+    updateDefaultBranches(db, defaultBranchCandidates(handled)),
   ];
 }

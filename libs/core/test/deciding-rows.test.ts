@@ -1,5 +1,5 @@
 import { seededRandom } from '@fuel-code/testing';
-import { decidingLinkRows, decidingRows } from '../src/store-batch';
+import { decidingDeviceRows, decidingLinkRows, decidingRows } from '../src/store-batch';
 
 /*
  * decidingRows and decidingLinkRows drop sightings before they are sent; the upserts then
@@ -104,4 +104,37 @@ test('a time Date.parse cannot read is kept, and does not hide the others', () =
   ];
   expect(decidingRows(rows, (r) => r.key, ms, true).map((r) => r.at)).toEqual(['not a time', '2026-11-27T10:00:00Z', '2026-11-27T10:00:02Z']);
   expect(decidingRows(rows, (r) => r.key, ms).map((r) => r.at)).toEqual(['not a time', '2026-11-27T10:00:02Z']);
+});
+
+test('device rows: the kept rows give the same first/last seen and the same latest name and type hint', () => {
+  const random = seededRandom(23);
+  type HintRow = Row & { eid: string; name: string | null; type: string | null };
+  // The latest hint by instant, then by event id (the statement's ORDER BY ts DESC, eid DESC).
+  const latestHint = (rows: readonly HintRow[], pick: (r: HintRow) => string | null) => {
+    const out = new Map<string, { at: bigint; eid: string; value: string }>();
+    for (const row of rows) {
+      const value = pick(row);
+      if (value === null) continue;
+      const t = instant(row.at);
+      const cur = out.get(row.key);
+      if (!cur || t > cur.at || (t === cur.at && row.eid > cur.eid)) out.set(row.key, { at: t, eid: row.eid, value });
+    }
+    return out;
+  };
+  let dropped = 0;
+  for (let i = 0; i < 300; i++) {
+    const rows: HintRow[] = randomRows(random, 1 + Math.floor(random() * 60)).map((r, n) => ({
+      ...r,
+      eid: String(Math.floor(random() * 1000) * 100 + n).padStart(6, '0'),
+      name: random() < 0.3 ? `n${Math.floor(random() * 9)}` : null,
+      type: random() < 0.2 ? `t${Math.floor(random() * 9)}` : null,
+    }));
+    const kept = decidingDeviceRows(rows, (r) => r.key, ms);
+    expect(deviceAggregate(kept)).toEqual(deviceAggregate(rows));
+    expect(latestHint(kept, (r) => r.name)).toEqual(latestHint(rows, (r) => r.name));
+    expect(latestHint(kept, (r) => r.type)).toEqual(latestHint(rows, (r) => r.type));
+    expectSubsequence(kept, rows);
+    dropped += rows.length - kept.length;
+  }
+  expect(dropped).toBeGreaterThan(1000);
 });

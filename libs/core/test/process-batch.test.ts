@@ -13,6 +13,7 @@ import {
   processEvent,
   ProcessingError,
   WorkspaceIdCache,
+  type Db,
   type FuelEvent,
 } from '@fuel-code/core';
 import { parsed, useTestDatabase } from './helpers';
@@ -49,7 +50,8 @@ test('a batch gives the same rows as the same events one by one, in any order', 
     expect(await sessionRow(`batch-${suffix}`)).toEqual(await sessionRow(`single-${suffix}`));
   }
   expect(await sessionRow('batch-a')).toMatchObject({ lifecycle: 'ended', started_at: new Date('2026-11-27T10:00:00Z'), duration_ms: 3_600_000 });
-  expect(await sessionRow('batch-c')).toMatchObject({ lifecycle: 'detected', model: 'second', started_at: new Date('2026-11-27T09:05:00Z') });
+  // The earliest start sets the start fields (issue 12 §2).
+  expect(await sessionRow('batch-c')).toMatchObject({ lifecycle: 'detected', model: 'first', started_at: new Date('2026-11-27T09:00:00Z') });
 
   const devices = await ctx.db.sql`SELECT id, first_seen_at, last_seen_at FROM devices WHERE id LIKE 'batch-dev%' OR id LIKE 'single-dev%' ORDER BY id`;
   const strip = (rows: readonly Record<string, unknown>[]) => rows.map((r) => ({ ...r, id: String(r['id']).replace(/^(batch|single)/, '') }));
@@ -121,17 +123,17 @@ test('duplicates: already stored, and twice within the batch', async () => {
 });
 
 test("one event's handler failure does not roll back another's handler writes", async () => {
-  const registry = createHandlerRegistry();
-  const write = async (sql: Parameters<Parameters<typeof registry.register>[1]>[0]['sql'], event: FuelEvent) => {
+  const write = async (sql: Db, event: FuelEvent) => {
     await sql`INSERT INTO sessions (id, workspace_id, device_id, lifecycle) VALUES (${`by-${event.id}`}, 'w', 'd', 'detected')`;
     if (event.data['explode']) throw new Error(`handler exploded on ${event.id}`);
   };
-  registry.register('git.push', ({ sql, event }) => write(sql, event), {
-    batch: async ({ sql, items }) => {
+  const registry = createHandlerRegistry({
+    'git.push': async ({ sql, items }) => {
       for (const { event } of items) await write(sql, event);
     },
   });
-  const events = [makeEvent('git.push'), makeEvent('git.push', { data: { explode: true } }), makeEvent('git.push')].map(parsed);
+  const push = (extra: Record<string, unknown> = {}) => makeEvent('git.push', { data: { branch: 'main', remote: 'origin', commit_count: 1, ...extra } });
+  const events = [push(), push({ explode: true }), push()].map(parsed);
   const capture = captureLogs();
   const results = await processBatch(ctx.db.sql, events, registry, capture.logger);
 
@@ -148,8 +150,10 @@ test("one event's handler failure does not roll back another's handler writes", 
 
 test('a value Postgres refuses fails the whole batch with a ProcessingError and writes nothing', async () => {
   const good = gitCommitEvent(null);
-  const refused = makeEvent('git.commit', { data: { message: 'NUL \u0000 here' } });
-  await expect(processBatch(ctx.db.sql, [good, refused].map(parsed), createDefaultRegistry(), logs.logger)).rejects.toBeInstanceOf(ProcessingError);
+  const refused = makeEvent('system.heartbeat', { data: { note: 'fine' } });
+  // The parser refuses NUL up front; put one in after parsing to reach Postgres with it.
+  const refusedEvent: FuelEvent = { ...parsed(refused), data: { note: 'NUL \u0000 here' } } as FuelEvent;
+  await expect(processBatch(ctx.db.sql, [parsed(good), refusedEvent], createDefaultRegistry(), logs.logger)).rejects.toBeInstanceOf(ProcessingError);
   const rows = await ctx.db.sql`SELECT count(*)::int AS n FROM events WHERE id = ANY(${[good.id, refused.id]})`;
   expect(rows[0]?.['n']).toBe(0);
 });

@@ -1,6 +1,5 @@
 import {
   captureLogs,
-  gitCommitEvent,
   makeEvent,
   sessionEndEvent,
   sessionStartEvent,
@@ -12,7 +11,9 @@ import {
   createHandlerRegistry,
   processEvent,
   TransientError,
+  type FuelEvent,
 } from '@fuel-code/core';
+import { gitCommit } from './arrangements';
 import { parsed, useTestDatabase } from './helpers';
 
 const ctx = useTestDatabase('process_event');
@@ -39,7 +40,7 @@ test('an event is stored once; the same id again is a duplicate and runs no hand
   // Mutate the session so a re-run of the handler would show.
   await ctx.db.sql`UPDATE sessions SET model = 'changed' WHERE id = 'dedup-session'`;
   const second = await run(event);
-  expect(second).toEqual({ eventId: event.id, status: 'duplicate', handlerResults: [] });
+  expect(second).toEqual({ eventId: event.id, type: 'session.start', status: 'duplicate', payload: 'valid', handlerResults: [] });
   expect(await countRows('events', 'id', event.id)).toBe(1);
   const [session] = await ctx.db.sql`SELECT model FROM sessions WHERE id = 'dedup-session'`;
   expect(session?.['model']).toBe('changed');
@@ -84,15 +85,18 @@ test('workspaces, devices and links are created once across many events', async 
 });
 
 describe('a handler that throws', () => {
-  const failing = createHandlerRegistry();
-  failing.register('git.commit', async ({ sql, event }) => {
-    await sql`INSERT INTO sessions (id, workspace_id, device_id, lifecycle) VALUES (${`written-by-${event.id}`}, 'w', 'd', 'detected')`;
-    throw new Error('commit handler exploded');
+  const failing = createHandlerRegistry({
+    'git.commit': async ({ sql, items }) => {
+      for (const { event } of items) {
+        await sql`INSERT INTO sessions (id, workspace_id, device_id, lifecycle) VALUES (${`written-by-${event.id}`}, 'w', 'd', 'detected')`;
+      }
+      throw new Error('commit handler exploded');
+    },
   });
 
   test('keeps the event row, rolls back its own writes, logs and records the error', async () => {
     const capture = captureLogs();
-    const event = gitCommitEvent(null);
+    const event = gitCommit();
     const result = await processEvent(ctx.db.sql, parsed(event), failing, capture.logger);
 
     expect(result.status).toBe('processed');
@@ -174,13 +178,18 @@ describe('sessions commute (CONTRACT §3)', () => {
 
 test('a connection terminated mid-event gives a TransientError and leaves no partial rows', async () => {
   const pids: number[] = [];
-  const slow = createHandlerRegistry();
-  slow.register('git.push', async ({ sql }) => {
-    const [row] = await sql<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
-    if (row) pids.push(row.pid);
-    await sql`SELECT pg_sleep(30)`;
+  const slow = createHandlerRegistry({
+    'git.push': async ({ sql }) => {
+      const [row] = await sql<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+      if (row) pids.push(row.pid);
+      await sql`SELECT pg_sleep(30)`;
+    },
   });
-  const event = makeEvent('git.push', { device_id: 'terminated-device', workspace_id: 'github.com/acme/terminated' });
+  const event = makeEvent('git.push', {
+    device_id: 'terminated-device',
+    workspace_id: 'github.com/acme/terminated',
+    data: { branch: 'main', remote: 'origin', commit_count: 1 },
+  });
   const pending = processEvent(ctx.db.sql, parsed(event), slow, logs.logger);
   const pid = await waitFor(() => pids[0], 10_000, { description: 'the handler to start' });
   await ctx.db.sql`SELECT pg_terminate_backend(${pid})`;
@@ -193,7 +202,9 @@ test('a connection terminated mid-event gives a TransientError and leaves no par
 });
 
 test('a value Postgres refuses is a ProcessingError, not transient', async () => {
-  const event = makeEvent('git.commit', { data: { message: 'nul \u0000 byte' } });
-  await expect(run(event)).rejects.toMatchObject({ code: 'PROCESSING_FAILED' });
+  // The parser refuses NUL up front; put one in after parsing to reach Postgres with it.
+  const event = parsed(makeEvent('system.heartbeat', { data: { note: 'fine' } }));
+  const refused = { ...event, data: { note: 'nul \u0000 byte' } } as FuelEvent;
+  await expect(processEvent(ctx.db.sql, refused, registry, logs.logger)).rejects.toMatchObject({ code: 'PROCESSING_FAILED' });
   expect(await countRows('events', 'id', event.id)).toBe(0);
 });

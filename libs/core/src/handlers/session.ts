@@ -1,25 +1,37 @@
 import type { EventHandler, HandlerItem } from '../registry';
-import { upsertSessions, type SessionRow } from '../sql/sessions';
+import { upsertSessions, type SessionEventRow } from '../sql/sessions';
 
-type SessionItem = HandlerItem<'session.start' | 'session.end'>;
+export type SessionEventType = 'session.start' | 'session.end' | 'session.compact';
+type SessionItem = HandlerItem<SessionEventType>;
 
-/** One row per session of the items, in stream order: the last start and the last end win. */
-export function sessionRows(items: readonly SessionItem[]): SessionRow[] {
-  const rows = new Map<string, SessionRow>();
-  for (const { event, workspaceId } of items) {
-    const id = event.data.cc_session_id;
-    const row = rows.get(id) ?? { id, workspaceId, deviceId: event.device_id, start: null, end: null };
+/** One row per event; the statement folds them per session, so order does not matter. */
+export function sessionEventRows(items: readonly SessionItem[]): SessionEventRow[] {
+  return items.map(({ event, workspaceId }): SessionEventRow => {
+    const row: SessionEventRow = {
+      sessionId: event.data.cc_session_id,
+      kind: 'start',
+      eventId: event.id,
+      at: event.timestamp,
+      workspaceId,
+      deviceId: event.device_id,
+      gitBranch: null,
+      model: null,
+      source: null,
+      endReason: null,
+      durationMs: null,
+      compactSequence: null,
+    };
     if (event.type === 'session.start') {
-      const d = event.data;
-      row.start = { startedAt: event.timestamp, gitBranch: d.git_branch, model: d.model, source: d.source };
-    } else {
-      const d = event.data;
-      row.end = { endedAt: event.timestamp, endReason: d.end_reason, durationMs: d.duration_ms };
+      return { ...row, gitBranch: event.data.git_branch, model: event.data.model, source: event.data.source };
     }
-    rows.set(id, row);
-  }
-  return [...rows.values()];
+    if (event.type === 'session.end') return { ...row, kind: 'end', endReason: event.data.end_reason, durationMs: event.data.duration_ms };
+    return { ...row, kind: 'compact', compactSequence: event.data.compact_sequence };
+  });
 }
 
-/** Registered for both types: a batch's starts and ends are upserted by one statement. */
-export const handleSessionEvents: EventHandler<'session.start' | 'session.end'> = ({ sql, items }) => upsertSessions(sql, sessionRows(items));
+/**
+ * Registered for the three session types: a batch's session events are upserted by one
+ * statement, which locks its sessions in id order. (The starts' branches go to their
+ * workspaces with the devices and links, late in the batch: see upsertSightings.)
+ */
+export const handleSessionEvents: EventHandler<SessionEventType> = ({ sql, items }) => upsertSessions(sql, sessionEventRows(items));

@@ -2,23 +2,55 @@ import type { Db } from './types';
 
 export interface DeviceSighting {
   deviceId: string;
+  eventId: string;
   seenAt: string;
+  /** The event's `_device_name` / `_device_type` hints, if any. */
+  name: string | null;
+  type: string | null;
 }
 
-/** Create each device on first sight; widen its first/last seen window otherwise. */
+/**
+ * Create each device on first sight; widen its first/last seen window otherwise. The latest
+ * event (by time, then id) with a name hint names the device, and likewise for its type;
+ * without any, the name is the device id and the type 'local'. Each hint replaces the stored
+ * one only if it is later, so the row is the same whatever order events arrive in.
+ */
 export async function upsertDevices(db: Db, sightings: readonly DeviceSighting[]): Promise<void> {
   if (sightings.length === 0) return;
+  const col = <T>(pick: (s: DeviceSighting) => T) => sightings.map(pick);
   await db`
-    INSERT INTO devices (id, name, first_seen_at, last_seen_at)
-    SELECT r.id, r.id, min(r.ts::timestamptz), max(r.ts::timestamptz)
-    FROM unnest(${sightings.map((s) => s.deviceId)}::text[], ${sightings.map((s) => s.seenAt)}::text[]) AS r(id, ts)
-    GROUP BY r.id
-    ORDER BY r.id
+    WITH r AS (
+      SELECT r.id, r.eid, r.ts::timestamptz AS ts, r.name, r.type
+      FROM unnest(${col((s) => s.deviceId)}::text[], ${col((s) => s.eventId)}::text[], ${col((s) => s.seenAt)}::text[],
+                  ${col((s) => s.name)}::text[], ${col((s) => s.type)}::text[]) AS r(id, eid, ts, name, type)
+    ),
+    seen AS (SELECT id, min(ts) AS first_seen, max(ts) AS last_seen FROM r GROUP BY id),
+    named AS (SELECT DISTINCT ON (id) id, name, ts, eid FROM r WHERE name IS NOT NULL ORDER BY id, ts DESC, eid DESC),
+    typed AS (SELECT DISTINCT ON (id) id, type, ts, eid FROM r WHERE type IS NOT NULL ORDER BY id, ts DESC, eid DESC)
+    INSERT INTO devices AS d (id, name, type, first_seen_at, last_seen_at, name_at, name_event_id, type_at, type_event_id)
+    SELECT seen.id, COALESCE(named.name, seen.id), COALESCE(typed.type, 'local'), seen.first_seen, seen.last_seen,
+           named.ts, named.eid, typed.ts, typed.eid
+    FROM seen LEFT JOIN named USING (id) LEFT JOIN typed USING (id)
+    ORDER BY seen.id
     ON CONFLICT (id) DO UPDATE SET
-      first_seen_at = LEAST(devices.first_seen_at, EXCLUDED.first_seen_at),
-      last_seen_at = GREATEST(devices.last_seen_at, EXCLUDED.last_seen_at)
-    WHERE EXCLUDED.last_seen_at > devices.last_seen_at
-       OR EXCLUDED.first_seen_at < devices.first_seen_at`;
+      first_seen_at = LEAST(d.first_seen_at, EXCLUDED.first_seen_at),
+      last_seen_at = GREATEST(d.last_seen_at, EXCLUDED.last_seen_at),
+      (name, name_at, name_event_id) = (
+        SELECT CASE WHEN n THEN EXCLUDED.name ELSE d.name END,
+               CASE WHEN n THEN EXCLUDED.name_at ELSE d.name_at END,
+               CASE WHEN n THEN EXCLUDED.name_event_id ELSE d.name_event_id END
+        FROM (SELECT EXCLUDED.name_at IS NOT NULL AND (d.name_at IS NULL
+                OR (EXCLUDED.name_at, EXCLUDED.name_event_id) > (d.name_at, d.name_event_id)) AS n) f),
+      (type, type_at, type_event_id) = (
+        SELECT CASE WHEN t THEN EXCLUDED.type ELSE d.type END,
+               CASE WHEN t THEN EXCLUDED.type_at ELSE d.type_at END,
+               CASE WHEN t THEN EXCLUDED.type_event_id ELSE d.type_event_id END
+        FROM (SELECT EXCLUDED.type_at IS NOT NULL AND (d.type_at IS NULL
+                OR (EXCLUDED.type_at, EXCLUDED.type_event_id) > (d.type_at, d.type_event_id)) AS t) f)
+    WHERE EXCLUDED.last_seen_at > d.last_seen_at
+       OR EXCLUDED.first_seen_at < d.first_seen_at
+       OR (EXCLUDED.name_at IS NOT NULL AND (d.name_at IS NULL OR (EXCLUDED.name_at, EXCLUDED.name_event_id) > (d.name_at, d.name_event_id)))
+       OR (EXCLUDED.type_at IS NOT NULL AND (d.type_at IS NULL OR (EXCLUDED.type_at, EXCLUDED.type_event_id) > (d.type_at, d.type_event_id)))`;
 }
 
 export interface WorkspaceDeviceSighting {

@@ -1,10 +1,51 @@
 import { ulid } from 'ulid';
 import type { Db } from './types';
 
-/** `github.com/acme/app` → `app`. */
+/**
+ * The fuel-code rule (migration 003 applies it to existing rows): `github.com/acme/app` →
+ * `app`; `local:<hash>` → `local-` and the hash's first 8 characters; otherwise the last
+ * path segment (or the whole id when it has none, e.g. `_unassociated`).
+ */
 export function displayNameOf(canonicalId: string): string {
+  if (canonicalId.startsWith('local:')) return `local-${canonicalId.slice('local:'.length, 'local:'.length + 8)}`;
   const parts = canonicalId.split('/').filter((p) => p.length > 0);
   return parts[parts.length - 1] ?? canonicalId;
+}
+
+/** A session.start's branch, offered as its workspace's default_branch. */
+export interface DefaultBranchCandidate {
+  workspaceId: string;
+  branch: string;
+  at: string;
+  eventId: string;
+}
+
+/**
+ * default_branch is the git_branch of the latest session.start (by event time, then event
+ * id) that has one. A workspace row is shared by every worker, so it is written only when
+ * this batch's candidate is newer than the stored one: the rows that qualify are locked in
+ * id order first (FOR UPDATE re-checks the condition against a concurrent update), and the
+ * others are not touched at all.
+ */
+export async function updateDefaultBranches(db: Db, candidates: readonly DefaultBranchCandidate[]): Promise<void> {
+  if (candidates.length === 0) return;
+  const col = <T>(pick: (c: DefaultBranchCandidate) => T) => candidates.map(pick);
+  await db`
+    WITH c AS (
+      SELECT DISTINCT ON (r.w) r.w, r.branch, r.ts::timestamptz AS ts, r.eid
+      FROM unnest(${col((c) => c.workspaceId)}::text[], ${col((c) => c.branch)}::text[], ${col((c) => c.at)}::text[], ${col((c) => c.eventId)}::text[])
+        AS r(w, branch, ts, eid)
+      ORDER BY r.w, r.ts::timestamptz DESC, r.eid DESC
+    ),
+    newer AS (
+      SELECT w.id, c.branch, c.ts, c.eid FROM workspaces w JOIN c ON c.w = w.id
+      WHERE w.default_branch_at IS NULL OR (c.ts, c.eid) > (w.default_branch_at, w.default_branch_event_id)
+      ORDER BY w.id
+      FOR UPDATE OF w
+    )
+    UPDATE workspaces w
+    SET default_branch = n.branch, default_branch_at = n.ts, default_branch_event_id = n.eid, updated_at = now()
+    FROM newer n WHERE w.id = n.id`;
 }
 
 async function selectWorkspaceIds(db: Db, canonicalIds: readonly string[], into: Map<string, string>): Promise<void> {

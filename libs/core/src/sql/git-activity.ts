@@ -1,0 +1,169 @@
+import type { JsonObject } from '../envelope';
+import type { Db } from './types';
+
+/*
+ * git_activity: one row per git event, and the link of each to its session (issue 12 §2).
+ * A git event belongs to the session on the same workspace and device whose
+ * [started_at, ended_at] covers its time (a session with no end yet: [started_at, ∞)), the
+ * most recently started if several (then the higher id), else none. docs/adr/*-git-session-link.md
+ * says why the link comes out the same whatever the arrival order and the number of workers.
+ *
+ * A batch's transaction, once every other write is sent: lockGitKeys, then the git handler's
+ * insertGitActivity (each row linked under the lock, so exactly), then
+ * relinkChangedSessions (older rows whose link the batch's sessions can have changed).
+ */
+
+export type GitActivityType = 'commit' | 'push' | 'checkout' | 'merge';
+
+export interface GitActivityRow {
+  id: string;
+  workspaceId: string;
+  deviceId: string;
+  type: GitActivityType;
+  branch: string | null;
+  commitSha: string | null;
+  message: string | null;
+  filesChanged: number | null;
+  insertions: number | null;
+  deletions: number | null;
+  at: string;
+  /** What the typed columns do not hold, as the fuel-code server keeps it. */
+  data: JsonObject;
+  worktreeName: string | null;
+  isWorktree: boolean;
+  /** What its events row was inserted with (the envelope's session_id). */
+  storedSessionId: string | null;
+}
+
+/**
+ * The session covering the git row aliased `g` (it has workspace_id, device_id and
+ * "timestamp"), as a fragment: a backward walk of sessions_workspace_device_started_idx
+ * from the event's time.
+ */
+const coveringSession = (db: Db) => db`
+  (SELECT s.id FROM sessions s
+   WHERE s.workspace_id = g.workspace_id AND s.device_id = g.device_id
+     AND s.started_at <= g."timestamp" AND (s.ended_at IS NULL OR s.ended_at >= g."timestamp")
+   ORDER BY s.started_at DESC, s.id DESC LIMIT 1)`;
+
+/**
+ * Insert the batch's git rows in one statement, each linked to its covering session, and
+ * give their events rows the same link where it differs from what they were inserted with.
+ * Sent after lockGitKeys, so the link takes in every committed session of the row's key
+ * and the batch's own. The events rows are found by index probes (ANY of an array), whatever
+ * the planner thinks of a table that grows fast.
+ */
+export async function insertGitActivity(db: Db, rows: readonly GitActivityRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const col = <T>(pick: (r: GitActivityRow) => T) => rows.map(pick);
+  await db`
+    WITH inserted AS (
+      INSERT INTO git_activity (id, workspace_id, device_id, session_id, type, branch, commit_sha, message,
+                                files_changed, insertions, deletions, "timestamp", data, worktree_name, is_worktree)
+      SELECT g.id, g.workspace_id, g.device_id, ${coveringSession(db)}, g.type, g.branch, g.commit_sha, g.message,
+             g.files_changed, g.insertions, g.deletions, g."timestamp", d.data, g.worktree_name, g.is_worktree
+      FROM (
+        SELECT r.id, r.workspace_id, r.device_id, r.type, r.branch, r.commit_sha, r.message, r.files_changed, r.insertions,
+               r.deletions, r.ts::timestamptz AS "timestamp", r.worktree_name, r.is_worktree, r.n
+        -- is_worktree travels as text: postgres.js sends a JS boolean array as one boolean.
+        FROM unnest(
+          ${col((r) => r.id)}::text[], ${col((r) => r.workspaceId)}::text[], ${col((r) => r.deviceId)}::text[], ${col((r) => r.type)}::text[],
+          ${col((r) => r.branch)}::text[], ${col((r) => r.commitSha)}::text[], ${col((r) => r.message)}::text[],
+          ${col((r) => r.filesChanged)}::int[], ${col((r) => r.insertions)}::int[], ${col((r) => r.deletions)}::int[],
+          ${col((r) => r.at)}::text[], ${col((r) => r.worktreeName)}::text[], ${col((r) => (r.isWorktree ? 'true' : 'false'))}::text[]::bool[]
+        ) WITH ORDINALITY AS r(id, workspace_id, device_id, type, branch, commit_sha, message, files_changed, insertions,
+                               deletions, ts, worktree_name, is_worktree, n)
+      ) g
+      JOIN jsonb_array_elements(${JSON.stringify(col((r) => r.data))}::text::jsonb) WITH ORDINALITY AS d(data, n) USING (n)
+      ORDER BY g.id
+      ON CONFLICT (id) DO NOTHING
+      RETURNING id, session_id
+    ),
+    moved AS MATERIALIZED (
+      SELECT i.id, i.session_id FROM inserted i
+      JOIN unnest(${col((r) => r.id)}::text[], ${col((r) => r.storedSessionId)}::text[]) AS s(id, stored) USING (id)
+      WHERE i.session_id IS DISTINCT FROM s.stored
+    )
+    UPDATE events e SET session_id = (SELECT m.session_id FROM moved m WHERE m.id = e.id)
+    WHERE e.id = ANY(ARRAY(SELECT id FROM moved))`;
+}
+
+/** What a batch did that can change git links. */
+export interface RelinkScope {
+  /** The batch's git events, and their (workspace, device) keys. */
+  git: readonly { id: string; workspaceId: string; deviceId: string }[];
+  /** The sessions the batch's session events wrote. */
+  sessionIds: readonly string[];
+}
+
+export const needsGitLock = (scope: RelinkScope): boolean => scope.git.length > 0 || scope.sessionIds.length > 0;
+
+/** Advisory-lock class of the (workspace, device) keys whose git links are being settled. */
+export const GIT_LINK_LOCK_CLASS = 120_001;
+
+/**
+ * Lock, in one order, every (workspace, device) key on which the batch can have changed git
+ * links: its git events' keys, and its sessions' (with the key a session was just moved
+ * from). Sent after every write that takes row locks, so a transaction holding a key never
+ * waits for a row; held until the commit. A statement's snapshot is taken when it starts, so
+ * every statement after this one sees whatever the previous holder of a key committed: of
+ * two transactions on one key, the later sees the earlier's rows, and the links commute.
+ */
+export async function lockGitKeys(db: Db, scope: RelinkScope): Promise<void> {
+  if (!needsGitLock(scope)) return;
+  // OFFSET 0 keeps a LATERAL lookup an index probe per row (see relinkChangedSessions).
+  await db`
+    SELECT pg_advisory_xact_lock(${GIT_LINK_LOCK_CLASS}, k.key) FROM (
+      SELECT DISTINCT hashtext(w || chr(31) || d) AS key FROM (
+        SELECT * FROM unnest(${scope.git.map((g) => g.workspaceId)}::text[], ${scope.git.map((g) => g.deviceId)}::text[]) AS g(w, d)
+        UNION ALL
+        SELECT k.w, k.d FROM unnest(${[...scope.sessionIds]}::text[]) AS x(id)
+          CROSS JOIN LATERAL (SELECT * FROM sessions s WHERE s.id = x.id OFFSET 0) s
+          CROSS JOIN LATERAL (VALUES (s.workspace_id, s.device_id), (s.moved_from_workspace_id, s.moved_from_device_id)) AS k(w, d)
+        WHERE k.w IS NOT NULL
+      ) keys
+      ORDER BY 1
+    ) k`;
+}
+
+/**
+ * Recompute the links of the older git rows the batch's sessions can have changed: those
+ * linked to one of them, and those in one's new range (the batch's own rows were linked by
+ * their insert, after the sessions). Only rows whose link differs are written, in
+ * git_activity and in events (which holds what its git row held).
+ *
+ * Every lookup is a LATERAL subquery kept apart by OFFSET 0, so it runs as an index probe
+ * per row: otherwise the planner hash-joins whole tables while their statistics lag behind
+ * their growth. The updates find their rows by ANY of an array for the same reason.
+ */
+export async function relinkChangedSessions(db: Db, scope: RelinkScope): Promise<void> {
+  if (scope.sessionIds.length === 0) return;
+  await db`
+    WITH changed AS (
+      SELECT s.* FROM unnest(${[...scope.sessionIds]}::text[]) AS x(id)
+      CROSS JOIN LATERAL (SELECT s.id, s.workspace_id, s.device_id, s.started_at, s.ended_at FROM sessions s WHERE s.id = x.id OFFSET 0) s
+    ),
+    candidates AS (
+      SELECT g.id FROM changed c CROSS JOIN LATERAL (SELECT g.id FROM git_activity g WHERE g.session_id = c.id OFFSET 0) g
+      UNION
+      SELECT g.id FROM changed c CROSS JOIN LATERAL (
+        SELECT g.id FROM git_activity g
+        WHERE g.workspace_id = c.workspace_id AND g.device_id = c.device_id
+          AND g."timestamp" >= c.started_at AND (c.ended_at IS NULL OR g."timestamp" <= c.ended_at) OFFSET 0) g
+      EXCEPT SELECT unnest(${scope.git.map((g) => g.id)}::text[])
+    ),
+    moved AS MATERIALIZED (
+      SELECT l.id, l.now FROM (
+        SELECT g.id, g.session_id AS was, ${coveringSession(db)} AS now
+        FROM candidates c
+        CROSS JOIN LATERAL (SELECT g.id, g.workspace_id, g.device_id, g."timestamp", g.session_id FROM git_activity g WHERE g.id = c.id OFFSET 0) g
+      ) l
+      WHERE l.was IS DISTINCT FROM l.now
+    ),
+    git AS (
+      UPDATE git_activity g SET session_id = (SELECT m.now FROM moved m WHERE m.id = g.id)
+      WHERE g.id = ANY(ARRAY(SELECT id FROM moved))
+    )
+    UPDATE events e SET session_id = (SELECT m.now FROM moved m WHERE m.id = e.id)
+    WHERE e.id = ANY(ARRAY(SELECT id FROM moved))`;
+}
