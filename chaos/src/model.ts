@@ -21,6 +21,8 @@ export interface ExpectedSession {
   model: string | null;
   source: string | null;
   compactSequence: number | null;
+  /** The end sent duration_ms 0 and the start is known: duration_ms is ended_at − started_at. */
+  durationFromTimes: boolean;
 }
 
 export const UNASSOCIATED = '_unassociated';
@@ -71,6 +73,7 @@ export function expectedSessions(handled: readonly Envelope[]): Map<string, Expe
       model: start ? str(start.data['model']) : null,
       source: start ? str(start.data['source']) : null,
       compactSequence: compacts.length ? Math.max(...compacts) : null,
+      durationFromTimes: sent === 0 && start !== undefined,
     });
   }
   return out;

@@ -46,7 +46,7 @@ async function checkSessions(sql: Sql, x: Expected, add: (name: string, ok: bool
   const all = [...x.sessions.values()];
   const ended = all.filter((m) => m.lifecycle === 'ended').length;
   add('sessions match the model (§3.2: earliest start and end win, duration 0 → ended_at − started_at, highest compact_sequence)', diffs.length === 0,
-    `${x.sessions.size} sessions expected (${ended} ended, ${all.filter((m) => m.startedAtMs !== null && m.durationMs === 0).length} with duration 0), ${rows.length} rows` +
+    `${x.sessions.size} sessions expected (${ended} ended, ${all.filter((m) => m.durationFromTimes).length} ended with duration_ms 0 after a known start), ${rows.length} rows` +
       `${hasCompact ? '' : ' (no compact_sequence column: not compared)'}; ${diffs.length} differ${diffs.length ? `: ${diffs.slice(0, 3).join('; ')}` : ''}`);
 }
 
