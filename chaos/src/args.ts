@@ -26,7 +26,7 @@ connections, a read-only database, disk full, a stall inside a transaction); the
 nothing was lost or doubled and every table matches a model of the published events.
 
 Options:
-  --short          20k events, a shorter chaos plan with each fault once (about 3 minutes)
+  --short          20k events over 75 s, a shorter plan with each fault once (about 2 minutes)
   --seed N         seed of the workload and of the chaos schedule (default: random, printed)
   --events N       events to publish (100000; 20000 with --short)
   --publish-seconds S   spread publishing over S seconds (180; 75 with --short)
