@@ -79,16 +79,19 @@ export async function redisSilent(fleet: Fleet, monitor: Monitor, capMs: number)
   const probes = new ProbeTally();
   let apiAt: number | undefined;
   let workersAt: number | undefined;
-  while (Date.now() - from < capMs && (apiAt === undefined || workersAt === undefined)) {
-    const sent = Date.now();
-    // Ages are whole seconds: a connection counts when it is younger than the silence by a second.
-    const [p, readers] = await Promise.all([fleet.probe(), monitor.freshReaders(sent - from - 1000).catch(() => 0)]);
-    probes.add(p);
-    if (apiAt === undefined && p.api === 200) apiAt = Date.now() - from;
-    if (workersAt === undefined && readers >= fleet.liveWorkers().length) workersAt = Date.now() - from;
-    await sleep(Math.max(0, 1000 - (Date.now() - sent)));
+  try {
+    while (Date.now() - from < capMs && (apiAt === undefined || workersAt === undefined)) {
+      const sent = Date.now();
+      // Ages are whole seconds: a connection counts when it is younger than the silence by a second.
+      const [p, readers] = await Promise.all([fleet.probe(), monitor.freshReaders(sent - from - 1000).catch(() => 0)]);
+      probes.add(p);
+      if (apiAt === undefined && p.api === 200) apiAt = Date.now() - from;
+      if (workersAt === undefined && readers >= fleet.liveWorkers().length) workersAt = Date.now() - from;
+      await sleep(Math.max(0, 1000 - (Date.now() - sent)));
+    }
+  } finally {
+    await proxy.restore();
   }
-  await proxy.restore();
   const outageMs = Date.now() - from;
   const seconds = (x: number | undefined) => (x === undefined ? `NOT within ${(capMs / 1000).toFixed(0)} s` : `after ${(x / 1000).toFixed(1)} s`);
   const summary = `API answering again ${seconds(apiAt)}, every worker reading on a new connection ${seconds(workersAt)}; ${probes.summary()}`;
@@ -124,9 +127,15 @@ export async function dbReadOnly(fleet: Fleet, ms: number): Promise<FaultOutcome
   const { sql, name } = fleet.db;
   await readWrite(sql, (tx) => tx.unsafe(`ALTER DATABASE "${name}" SET default_transaction_read_only = on`));
   const from = Date.now();
-  const terminated = await terminateWorkerBackends(sql, name);
-  const [, probes] = await probed(fleet, sleep(ms));
-  await readWrite(sql, (tx) => tx.unsafe(`ALTER DATABASE "${name}" RESET default_transaction_read_only`));
+  let terminated = 0;
+  let probes: ProbeTally;
+  try {
+    terminated = await terminateWorkerBackends(sql, name);
+    [, probes] = await probed(fleet, sleep(ms));
+  } finally {
+    // Lifted whatever happened meanwhile: a read-only database would fail every later check.
+    await readWrite(sql, (tx) => tx.unsafe(`ALTER DATABASE "${name}" RESET default_transaction_read_only`));
+  }
   return {
     outageMs: Date.now() - from,
     detail: `database read-only for ${((Date.now() - from) / 1000).toFixed(1)} s (${terminated} worker sessions terminated at the start); ${probes.summary()}`,
@@ -143,11 +152,15 @@ export async function diskFull(fleet: Fleet, ms: number): Promise<FaultOutcome> 
     await tx.unsafe('CREATE TRIGGER chaos_disk_full BEFORE INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION chaos_disk_full()');
   });
   const from = Date.now();
-  const [, probes] = await probed(fleet, sleep(ms));
-  await readWrite(sql, async (tx) => {
-    await tx.unsafe('DROP TRIGGER chaos_disk_full ON events');
-    await tx.unsafe('DROP FUNCTION chaos_disk_full()');
-  });
+  let probes: ProbeTally;
+  try {
+    [, probes] = await probed(fleet, sleep(ms));
+  } finally {
+    await readWrite(sql, async (tx) => {
+      await tx.unsafe('DROP TRIGGER chaos_disk_full ON events');
+      await tx.unsafe('DROP FUNCTION chaos_disk_full()');
+    });
+  }
   return {
     outageMs: Date.now() - from,
     detail: `disk full (53100 on every insert into events) for ${((Date.now() - from) / 1000).toFixed(1)} s; ${probes.summary()}`,
@@ -200,8 +213,13 @@ export async function txStall(fleet: Fleet, victim: Proc, extraMs: number): Prom
     }
     return undefined;
   })();
-  const [endedMs, probes] = await probed(fleet, ended.then(async (v) => (await sleep(extraMs), v)));
-  process.kill(victim.pid, 'SIGCONT');
+  let endedMs: number | undefined;
+  let probes: ProbeTally;
+  try {
+    [endedMs, probes] = await probed(fleet, ended.then(async (v) => (await sleep(extraMs), v)));
+  } finally {
+    process.kill(victim.pid, 'SIGCONT');
+  }
   const outageMs = Date.now() - from;
   const fatalAfter = await fatalSessions(sql, name);
   return {
