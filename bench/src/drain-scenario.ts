@@ -3,7 +3,7 @@ import type { Sql } from 'postgres';
 import type { Child } from './children';
 import { createScenario, groupState, publishBacklog, sleep, startReference, startWorker, type Shared } from './infra';
 import { assertAlive, START_TIMEOUT_MS, stopAll, storeChecks, waitStarted, type ScenarioOutcome } from './scenario-common';
-import { busyWhileIdle, startCpuAccount, type CpuReport } from './stats';
+import { busyWhileIdle, redisServerPid, startCpuAccount, type CpuReport } from './stats';
 
 export interface DrainResult extends ScenarioOutcome {
   label: string;
@@ -52,6 +52,7 @@ export async function runDrain(shared: Shared, o: DrainOptions): Promise<DrainRe
     const lastId = await publishBacklog(shared.redis, res.keys.stream, o.backlog);
     // Start every scenario from a clean checkpoint, so one does not pay for the last one's writes.
     await shared.admin`CHECKPOINT`;
+    const redisPid = await redisServerPid(shared.redis);
     const busyBeforePct = (await busyWhileIdle()) ?? null;
     for (let i = 0; i < o.processes; i++) {
       const name = `bench-${o.kind}-${i + 1}`;
@@ -60,7 +61,7 @@ export async function runDrain(shared: Shared, o: DrainOptions): Promise<DrainRe
     const starts = await waitStarted(children, START_TIMEOUT_MS);
     const t0 = Math.min(...starts);
     const startSpreadMs = Math.max(...starts) - t0;
-    const cpuDuring = startCpuAccount(res.dbName, children.map((c) => c.pid));
+    const cpuDuring = startCpuAccount(res.dbName, children.map((c) => c.pid), redisPid);
 
     let lastProgress = -1;
     let lastProgressAt = performance.now();

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Child } from './children';
 import { createScenario, openRedis, openSql, sleep, startReference, startWorker, type Shared } from './infra';
 import { assertAlive, START_TIMEOUT_MS, stopAll, storeChecks, waitStarted, type ScenarioOutcome } from './scenario-common';
-import { busyWhileIdle, percentile, startCpuAccount } from './stats';
+import { busyWhileIdle, percentile, redisServerPid, startCpuAccount } from './stats';
 import { WorkloadGenerator } from './workload';
 import { installCommitNotify, listenForCommits } from './commit-feed';
 
@@ -56,6 +56,7 @@ export async function runLatency(
     await publisher.ping();
     await installCommitNotify(res.sql);
     await shared.admin`CHECKPOINT`;
+    const redisPid = await redisServerPid(shared.redis);
     const busyBeforePct = (await busyWhileIdle()) ?? null;
     children.push(o.kind === 'worker' ? startWorker(res, 'bench-worker-latency', o.batchSize) : startReference(res, 'bench-reference-latency', o.batchSize));
     await waitStarted(children, START_TIMEOUT_MS);
@@ -97,7 +98,7 @@ export async function runLatency(
       },
     );
 
-    const cpuDuring = startCpuAccount(res.dbName, children.map((c) => c.pid));
+    const cpuDuring = startCpuAccount(res.dbName, children.map((c) => c.pid), redisPid);
     const t0 = performance.now();
     let tMeasure = t0;
     let expectedTick = t0;

@@ -53,8 +53,18 @@ function machineTicks(): { busy: number; total: number } | undefined {
 
 type Role = 'postgres' | 'redis';
 
-/** Postgres backends of one database, plus Postgres' and Redis' shared helpers (WAL writer, checkpointer, …). */
-function serverPids(dbName: string): Map<number, Role> {
+/**
+ * The pid of the redis-server the bench talks to (INFO server), so only its CPU is counted:
+ * other redis-servers on the machine (other users' private ones) are not the bench's.
+ * Undefined when Redis does not say (then every local redis-server is counted).
+ */
+export async function redisServerPid(redis: { info(section: 'server'): Promise<string> }): Promise<number | undefined> {
+  const pid = /^process_id:(\d+)\r?$/m.exec(await redis.info('server'))?.[1];
+  return pid === undefined ? undefined : Number(pid);
+}
+
+/** Postgres backends of one database, Postgres' shared helpers (WAL writer, checkpointer, …) and the Redis server. */
+function serverPids(dbName: string, redisPid: number | undefined): Map<number, Role> {
   const pids = new Map<number, Role>();
   let entries: string[];
   try {
@@ -70,7 +80,9 @@ function serverPids(dbName: string): Map<number, Role> {
     } catch {
       continue;
     }
-    if (cmd.startsWith('redis-server')) pids.set(Number(entry), 'redis');
+    if (cmd.startsWith('redis-server')) {
+      if (redisPid === undefined || Number(entry) === redisPid) pids.set(Number(entry), 'redis');
+    }
     else if (cmd.startsWith('postgres: ') && (cmd.includes(` ${dbName} `) || /(walwriter|checkpointer|background writer|autovacuum launcher|logical replication launcher|stats collector)/.test(cmd))) {
       pids.set(Number(entry), 'postgres');
     }
@@ -98,15 +110,15 @@ export interface CpuReport {
  * from /proc/<pid>/stat for the consumers (`childPids`), this database's Postgres backends,
  * Postgres' helpers and Redis. Undefined where /proc is not available.
  */
-export function startCpuAccount(dbName: string, childPids: readonly number[]): () => CpuReport | undefined {
+export function startCpuAccount(dbName: string, childPids: readonly number[], redisPid: number | undefined): () => CpuReport | undefined {
   const machine0 = machineTicks();
   const ticks0 = new Map<number, number>();
-  const server0 = serverPids(dbName);
+  const server0 = serverPids(dbName, redisPid);
   for (const pid of [process.pid, ...childPids, ...server0.keys()]) ticks0.set(pid, processTicks(pid) ?? 0);
   return () => {
     const machine1 = machineTicks();
     if (!machine0 || !machine1 || machine1.total <= machine0.total) return undefined;
-    const roles = new Map<number, Role | 'consumers' | 'bench'>([...server0, ...serverPids(dbName)]);
+    const roles = new Map<number, Role | 'consumers' | 'bench'>([...server0, ...serverPids(dbName, redisPid)]);
     for (const pid of childPids) roles.set(pid, 'consumers');
     roles.set(process.pid, 'bench');
     const used = { consumers: 0, postgres: 0, redis: 0, bench: 0 };

@@ -170,6 +170,10 @@ test('/readyz: 503 naming Redis while it does not answer (bounded, not hanging)'
 
 test('/metrics: per-type counters, dead letters by reason, durations, batch sizes, lag and pending gauges, process metrics', async () => {
   const w = await startWorkerParts();
+  // A value the parser accepts but this database refuses for good (a CHECK of the test's own).
+  await db.sql`DO $$ BEGIN
+    ALTER TABLE events ADD CONSTRAINT events_no_poison CHECK (NOT (data ? 'poison'));
+  EXCEPTION WHEN duplicate_object THEN NULL; END $$`;
   const commit = gitCommitEvent(null);
   const values = [
     JSON.stringify(sessionStartEvent('metrics-s1')),
@@ -177,11 +181,12 @@ test('/metrics: per-type counters, dead letters by reason, durations, batch size
     JSON.stringify(gitCommitEvent(null)),
     JSON.stringify(commit), // duplicate
     'not json', // invalid
-    JSON.stringify(makeEvent('session.start', { data: {} })), // invalid: fails the session.start schema
-    JSON.stringify(makeEvent('git.push', { data: { note: 'nul \u0000 refused by jsonb' } })), // fails twice: dead-lettered `failed`
+    JSON.stringify(makeEvent('session.start', { data: {} })), // stored, but fails the session.start schema: unhandled
+    JSON.stringify(makeEvent('git.push', { data: { note: 'nul \u0000 PostgreSQL cannot store' } })), // refused up front: invalid
+    JSON.stringify(makeEvent('git.push', { data: { poison: true } })), // fails twice: dead-lettered `failed`
   ];
   await publish(w.redis, w.keys.stream, values);
-  await waitFor(() => w.consumer.counters().deadLettered.failed === 1 && w.consumer.counters().processed === 3, 15_000, {
+  await waitFor(() => w.consumer.counters().deadLettered.failed === 1 && w.consumer.counters().processed === 4, 15_000, {
     description: 'all entries handled',
   });
 
@@ -190,7 +195,8 @@ test('/metrics: per-type counters, dead letters by reason, durations, batch size
   expect(res.type).toMatch(/^text\/plain; version=0\.0\.4/);
   const m = res.text;
   expect(sample(m, 'fuel_code_events_processed_total{type="git.commit"}')).toBe(2);
-  expect(sample(m, 'fuel_code_events_processed_total{type="session.start"}')).toBe(1);
+  expect(sample(m, 'fuel_code_events_processed_total{type="session.start"}')).toBe(2);
+  expect(sample(m, 'fuel_code_events_unhandled_total{kind="payload-invalid",type="session.start"}')).toBe(1);
   expect(sample(m, 'fuel_code_events_duplicate_total{type="git.commit"}')).toBe(1);
   expect(sample(m, 'fuel_code_events_failed_total{type="git.push"}')).toBe(2);
   expect(sum(m, 'fuel_code_events_dead_lettered_total{reason="invalid",')).toBe(2);

@@ -19,33 +19,62 @@ export function isStorableString(s: string): boolean {
   return !LONE_SURROGATE.test(s) && !s.includes('\u0000');
 }
 
+/**
+ * Either PostgreSQL-refused character: one scan without the u flag (a surrogate pair matches
+ * too), so the common clean string costs one cheap test and only a hit runs the exact checks.
+ */
+// eslint-disable-next-line no-control-regex -- U+0000 is one of the characters looked for
+const SUSPECT = /[\u0000\uD800-\uDFFF]/;
+
 function badString(s: string): string | undefined {
+  if (!SUSPECT.test(s)) return undefined;
   if (s.includes('\u0000')) return 'must not contain U+0000 (PostgreSQL cannot store it)';
   if (LONE_SURROGATE.test(s)) return 'must not contain a lone UTF-16 surrogate (PostgreSQL cannot store it)';
   return undefined;
 }
 
-function walk(value: unknown, path: string, depth: number): ValidationIssue | undefined {
+/** What is wrong at the end of `trail` (keys and indexes, innermost last, built only on a find). */
+interface Found {
+  trail: string[];
+  rule: string;
+}
+
+/*
+ * The path of a find is put together on the way out, so a clean value (nearly all of them)
+ * walks without building a path string for every key and index it passes.
+ */
+function walk(value: unknown, depth: number): Found | undefined {
   if (typeof value === 'string') {
     const rule = badString(value);
-    return rule ? { field: path, rule } : undefined;
+    return rule ? { trail: [], rule } : undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  if (depth > MAX_DATA_DEPTH) return { field: path, rule: `must not nest deeper than ${MAX_DATA_DEPTH} levels` };
+  if (depth > MAX_DATA_DEPTH) return { trail: [], rule: `must not nest deeper than ${MAX_DATA_DEPTH} levels` };
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const issue = walk(value[i], `${path}.${i}`, depth + 1);
-      if (issue) return issue;
+      const issue = walk(value[i], depth + 1);
+      if (issue) {
+        issue.trail.push(String(i));
+        return issue;
+      }
     }
     return undefined;
   }
   for (const key of Object.keys(value)) {
     const keyRule = badString(key);
-    if (keyRule) return { field: `${path}.${key}`, rule: `key ${keyRule}` };
-    const issue = walk((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
-    if (issue) return issue;
+    if (keyRule) return { trail: [key], rule: `key ${keyRule}` };
+    const issue = walk((value as Record<string, unknown>)[key], depth + 1);
+    if (issue) {
+      issue.trail.push(key);
+      return issue;
+    }
   }
   return undefined;
+}
+
+function issueAt(root: string, value: unknown): ValidationIssue | undefined {
+  const issue = walk(value, 1);
+  return issue && { field: [root, ...issue.trail.reverse()].join('.'), rule: issue.rule };
 }
 
 /** The first thing in the event PostgreSQL could not store, or undefined. */
@@ -62,5 +91,5 @@ export function storabilityIssue(event: {
     const rule = value === null ? undefined : badString(value);
     if (rule) return { field, rule };
   }
-  return walk(event.data, 'data', 1) ?? walk(event.blob_refs, 'blob_refs', 1);
+  return issueAt('data', event.data) ?? issueAt('blob_refs', event.blob_refs);
 }
