@@ -1,26 +1,36 @@
 import { seededRandom } from '@fuel-code/testing';
 import { CLAIM_IDLE_MS, type Fleet, type Proc } from './fleet';
+import { dbReadOnly, diskFull, redisSilent, txStall, type FaultOutcome, type QuietFault } from './faults';
 import type { Monitor } from './observe';
 
 /**
  * The chaos schedule: a seeded, shuffled plan of kills (kill -9 and a replacement under the
  * same or a new consumer name), Postgres proxy cuts of 5–20 s, one restart of the private
- * redis-server, and SIGSTOPs longer than claim-idle-ms. Actions run one after another with
+ * redis-server, SIGSTOPs longer than claim-idle-ms, and the quiet faults of faults.ts (silent
+ * Redis connections, a read-only database, disk full, a stall inside a transaction past the
+ * idle-in-transaction timeout). Actions run one after another with
  * random gaps. After each, the time until the workers caught up (see catchUpRule) is measured
  * in the background; the next action waits for it at most 30 s (less when behind schedule).
  */
 
-export type ActionKind = 'kill-same-name' | 'kill-new-name' | 'proxy-cut' | 'redis-restart' | 'sigstop';
+export type LoudAction = 'kill-same-name' | 'kill-new-name' | 'proxy-cut' | 'redis-restart' | 'sigstop';
+export type ActionKind = LoudAction | QuietFault;
+export const ALL_KINDS: readonly ActionKind[] = ['kill-same-name', 'kill-new-name', 'proxy-cut', 'redis-restart', 'sigstop', 'redis-silent', 'db-read-only', 'disk-full', 'tx-stall'];
 
 export interface ActionRecord {
   kind: ActionKind;
   /** Seconds since the run started. */
   at: number;
+  /** When it began and when the outage ended (ms since epoch): the window its dead letters would fall in. */
+  startedAtMs: number;
+  endedAtMs: number | undefined;
   detail: string;
   /** How long the outage lasted (cut, restart, stop); 0 for a kill. */
   outageMs: number;
   /** From the outage's end (or the replacement's start) until caught up; undefined = never. */
   catchUpMs: number | undefined;
+  /** A quiet fault's own expectation (faults.ts), if it has one. */
+  expectation?: { what: string; ok: boolean };
   /** Later actions that started before this one's catch-up (they delayed it). */
   overlappedBy: number;
   error?: string;
@@ -36,8 +46,9 @@ export function catchUpRule(lagThreshold: number): string {
 export function chaosPlan(short: boolean, seed: number): ActionKind[] {
   const random = seededRandom(seed ^ 0xc4a05);
   const plan: ActionKind[] = short
-    ? ['kill-same-name', 'kill-new-name', 'proxy-cut', 'redis-restart', 'sigstop']
-    : ['kill-same-name', 'kill-new-name', 'kill-same-name', 'kill-new-name', 'proxy-cut', 'proxy-cut', 'proxy-cut', 'redis-restart', 'sigstop', 'sigstop'];
+    ? ['kill-same-name', 'kill-new-name', 'proxy-cut', 'redis-restart', 'sigstop', 'redis-silent', 'db-read-only', 'disk-full', 'tx-stall']
+    : ['kill-same-name', 'kill-new-name', 'kill-same-name', 'kill-new-name', 'proxy-cut', 'proxy-cut', 'proxy-cut', 'redis-restart', 'sigstop', 'sigstop',
+      'redis-silent', 'db-read-only', 'disk-full', 'tx-stall', 'db-read-only', 'disk-full'];
   for (let i = plan.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [plan[i], plan[j]] = [plan[j] as ActionKind, plan[i] as ActionKind];
@@ -73,6 +84,22 @@ async function dbActivity(fleet: Fleet): Promise<string> {
   }
 }
 
+/** One quiet fault, sized for the run (short: shorter outages). */
+async function quietFault(ctx: ChaosContext, kind: QuietFault, victim: Proc | undefined, int: (min: number, max: number) => number): Promise<FaultOutcome> {
+  ctx.log(`[${((Date.now() - ctx.runStartedAt) / 1000).toFixed(1)}s] ${kind}${victim && kind === 'tx-stall' ? ` (${victim.name})` : ''}`);
+  switch (kind) {
+    case 'redis-silent':
+      return redisSilent(ctx.fleet, ctx.monitor, 60_000);
+    case 'db-read-only':
+      return dbReadOnly(ctx.fleet, int(5000, ctx.short ? 7000 : 15_000));
+    case 'disk-full':
+      return diskFull(ctx.fleet, int(5000, ctx.short ? 7000 : 15_000));
+    case 'tx-stall':
+      if (!victim) throw new Error('no live worker to stop');
+      return txStall(ctx.fleet, victim, int(1000, ctx.short ? 2000 : 4000));
+  }
+}
+
 export async function runChaos(
   ctx: ChaosContext,
 ): Promise<{ records: ActionRecord[]; lagThreshold: number; settle: (ms: number) => Promise<void> }> {
@@ -95,7 +122,7 @@ export async function runChaos(
     const live = ctx.fleet.liveWorkers();
     const victim = live[int(0, live.length - 1)] as Proc | undefined;
     for (const earlier of records) if (!earlier.error && earlier.catchUpMs === undefined) earlier.overlappedBy++;
-    const rec: ActionRecord = { kind, at, detail: '', outageMs: 0, catchUpMs: undefined, overlappedBy: 0 };
+    const rec: ActionRecord = { kind, at, startedAtMs: Date.now(), endedAtMs: undefined, detail: '', outageMs: 0, catchUpMs: undefined, overlappedBy: 0 };
     records.push(rec);
     try {
       let extra: (() => Promise<boolean>) | undefined;
@@ -125,6 +152,12 @@ export async function runChaos(
         await ctx.fleet.redis.restart();
         rec.outageMs = Date.now() - from;
         rec.detail = `redis-server restarted, down ${rec.outageMs} ms (new pid ${ctx.fleet.redis.pid()})`;
+      } else if (kind !== 'sigstop') {
+        const outcome = await quietFault(ctx, kind, victim, int);
+        rec.outageMs = outcome.outageMs;
+        rec.detail = outcome.detail;
+        if (outcome.expectation) rec.expectation = outcome.expectation;
+        ctx.log(`[${at.toFixed(1)}s] ${rec.detail}`);
       } else {
         if (!victim) throw new Error('no live worker to stop');
         const ms = CLAIM_IDLE_MS + int(1000, ctx.short ? 2000 : 4000);
@@ -143,6 +176,7 @@ export async function runChaos(
       // The catch-up is measured in the background until it happens (or the run ends); the
       // schedule goes on after at most catchUpLimit, counting the actions that overlap it.
       const outageEnd = Date.now();
+      rec.endedAtMs = outageEnd;
       const watcher = ctx.monitor.waitCaughtUp(lagThreshold, IN_FLIGHT, 15 * 60_000, extra).then((ms) => {
         rec.catchUpMs = ms;
         ctx.log(`    caught up after the ${kind} at ${at.toFixed(1)}s: ${ms === undefined ? 'never' : `${(ms / 1000).toFixed(1)} s`} (${rec.detail})`);

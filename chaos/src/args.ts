@@ -19,14 +19,17 @@ export interface ChaosOptions {
 export const USAGE = `Usage: npm run chaos -- [options]
 
 Starts a private redis-server (appendonly), a fresh database behind a TCP proxy, the API and
-three workers; publishes a mixed workload with ~1% poison through the API and straight to the
-stream while it kills, stops and cuts things; then verifies nothing was lost or doubled.
+three workers; publishes all 21 fuel-code event types (plus unknown types and off-schema
+payloads, which are stored, and ~1% poison, which is not) through the API and straight to the
+stream while it kills, stops and cuts things and brings the quiet faults (silent Redis
+connections, a read-only database, disk full, a stall inside a transaction); then verifies
+nothing was lost or doubled and every table matches a model of the published events.
 
 Options:
-  --short          20k events, a shorter chaos plan (at most 2 minutes in all)
+  --short          20k events over 75 s, a shorter plan with each fault once (about 2 minutes)
   --seed N         seed of the workload and of the chaos schedule (default: random, printed)
   --events N       events to publish (100000; 20000 with --short)
-  --publish-seconds S   spread publishing over S seconds (180; 45 with --short)
+  --publish-seconds S   spread publishing over S seconds (180; 75 with --short)
   --minutes N      soak mode: a steady rate for N minutes, no chaos; samples RSS and
                    event-loop lag every minute and fails on unbounded memory growth
   --rate R         soak mode: events per second (500)
@@ -73,7 +76,7 @@ export function parseArgs(argv: readonly string[]): ChaosOptions | 'help' {
     short,
     seed,
     events: get('--events', short ? 20_000 : 100_000, 100, 10_000_000),
-    publishSeconds: get('--publish-seconds', short ? 45 : 180, 1, 3600),
+    publishSeconds: get('--publish-seconds', short ? 75 : 180, 1, 3600),
     minutes,
     rate: get('--rate', 500, 1, 100_000),
     soakWorkers: get('--workers', 2, 1, 2),

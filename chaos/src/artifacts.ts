@@ -17,6 +17,6 @@ export function writeArtifacts(fleet: Fleet, samples: readonly Sample[], started
     if (p.proc.stderr) writeFileSync(`${base}.stderr`, p.proc.stderr);
   }
   const rows = samples.map((s) => `${((s.t - startedAt) / 1000).toFixed(2)}\t${s.pending}\t${s.counted && s.lag >= LAG_COUNT_CAP ? `>=${s.lag}` : s.lag}${s.counted ? '*' : ''}`);
-  writeFileSync(join(dir, 'backlog.tsv'), ['# lag* = XINFO GROUPS said null, counted with XRANGE', 'seconds\tpending\tlag', ...rows].join('\n') + '\n');
+  writeFileSync(join(dir, 'backlog.tsv'), ['# lag* = counted with XRANGE after the last-delivered-id (XINFO GROUPS said null or another number)', 'seconds\tpending\tlag', ...rows].join('\n') + '\n');
   return dir;
 }

@@ -32,7 +32,7 @@ async function main(): Promise<number> {
   }
   const o = options;
   log(`seed ${o.seed} (rerun with --seed ${o.seed}); ${o.mode === 'soak' ? `soak ${o.minutes} min at ${o.rate}/s` : `${o.short ? '--short' : 'full'} run, ${o.events} events over ${o.publishSeconds} s`}`);
-  const fleet = new Fleet({ log, httpPorts: o.mode === 'soak', workerArgs: ['--stats-interval-ms', '5000'] });
+  const fleet = new Fleet({ log, httpPorts: true, workerArgs: ['--stats-interval-ms', '5000'] });
 
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {

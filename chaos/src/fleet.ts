@@ -15,8 +15,10 @@ import {
 } from '@fuel-code/testing';
 
 /**
- * Everything the run starts: a private redis-server (appendonly), a fresh database and a TCP
- * proxy in front of PostgreSQL for the workers, the API and the worker processes. Every
+ * Everything the run starts: a private redis-server (appendonly), a fresh database, a TCP
+ * proxy in front of PostgreSQL for the workers and one in front of Redis for the API and the
+ * workers (the chaos process's own Redis clients connect directly, so its view of the stream
+ * never goes silent), the API and the worker processes. Every
  * process is remembered with how it ended, so "nothing crashed but what we killed" can be
  * checked, and stop() tears it all down (idempotent, also after a failure or Ctrl-C).
  */
@@ -46,7 +48,7 @@ export interface Proc {
 
 export interface FleetOptions {
   workerArgs?: string[];
-  /** WORKER_HTTP_PORT for each worker: 0 (off) unless soak mode wants /metrics. */
+  /** WORKER_HTTP_PORT for each worker: a free port (probes, /metrics) or 0 (off). */
   httpPorts?: boolean;
   log: (msg: string) => void;
 }
@@ -55,6 +57,7 @@ export class Fleet {
   redis!: PrivateRedis;
   db!: TestDatabase;
   proxy!: TcpProxy;
+  redisProxy!: TcpProxy;
   apiUrl = '';
   readonly apiKey = `chaos-key-${process.pid}`;
   readonly procs: Proc[] = [];
@@ -68,7 +71,14 @@ export class Fleet {
     this.db = await createEmptyDatabase('chaos');
     const pg = new URL(this.db.url);
     this.proxy = await startTcpProxy({ targetHost: pg.hostname, targetPort: Number(pg.port || 5432) });
-    this.o.log(`private redis-server on port ${this.redis.port} (appendonly, dir ${this.redis.dir}); database ${this.db.name}; postgres proxy on port ${this.proxy.port}`);
+    this.redisProxy = await startTcpProxy({ targetHost: '127.0.0.1', targetPort: this.redis.port });
+    this.o.log(`private redis-server on port ${this.redis.port} (appendonly, dir ${this.redis.dir}), its proxy on port ${this.redisProxy.port}; ` +
+      `database ${this.db.name}; postgres proxy on port ${this.proxy.port}`);
+  }
+
+  /** The API's and the workers' REDIS_URL: through the Redis proxy. */
+  appRedisUrl(): string {
+    return withHostPort(this.redis.url, this.redisProxy.host, this.redisProxy.port);
   }
 
   /** The workers' DATABASE_URL: through the proxy. */
@@ -91,7 +101,12 @@ export class Fleet {
 
   async startApi(): Promise<Proc> {
     const port = await freePort();
-    const env = { ...process.env, PORT: String(port), API_KEY: this.apiKey, REDIS_URL: this.redis.url, EVENTS_STREAM: STREAM, LOG_LEVEL: 'warn' };
+    // The rate limit well above what the producer sends (about 3 requests/s, more while it
+    // retries): chaos is about outages, not about being throttled.
+    const env = {
+      ...process.env, PORT: String(port), API_KEY: this.apiKey, REDIS_URL: this.appRedisUrl(), EVENTS_STREAM: STREAM, CONSUMER_GROUP: GROUP,
+      RATE_LIMIT_MAX: '100000', LOG_LEVEL: 'warn',
+    };
     const p = this.track('api', 'api', spawnProcess(process.execPath, [API_JS], { env }));
     this.apiUrl = `http://127.0.0.1:${port}`;
     // The API logs 'API listening' at info; with LOG_LEVEL=warn, poll its health instead.
@@ -110,7 +125,7 @@ export class Fleet {
     const httpPort = this.o.httpPorts ? await freePort() : 0;
     const env = {
       ...process.env,
-      REDIS_URL: this.redis.url,
+      REDIS_URL: this.appRedisUrl(),
       DATABASE_URL: this.workerDatabaseUrl(),
       EVENTS_STREAM: STREAM,
       CONSUMER_GROUP: GROUP,
@@ -123,6 +138,18 @@ export class Fleet {
     if (httpPort) this.workerPorts.set(p, httpPort);
     await p.proc.waitForLine('Event consumer started', waitMs);
     return p;
+  }
+
+  /** Each live worker's /healthz and /readyz status and the API's /api/health (0 = no answer within 2 s). */
+  async probe(): Promise<{ healthz: number[]; readyz: number[]; api: number }> {
+    const status = (url: string) => fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.status, () => 0);
+    const ports = this.liveWorkers().flatMap((p) => (this.workerPorts.has(p) ? [this.workerPorts.get(p) as number] : []));
+    const [healthz, readyz, api] = await Promise.all([
+      Promise.all(ports.map((port) => status(`http://127.0.0.1:${port}/healthz`))),
+      Promise.all(ports.map((port) => status(`http://127.0.0.1:${port}/readyz`))),
+      status(`${this.apiUrl}/api/health`),
+    ]);
+    return { healthz, readyz, api };
   }
 
   liveWorkers(): Proc[] {
@@ -166,8 +193,17 @@ export class Fleet {
       }
     }
     await Promise.allSettled(this.procs.map((p) => p.proc.exited));
-    await this.proxy?.close().catch(() => undefined);
-    await this.redis?.stop().catch(() => undefined);
+    // Bounded: a proxy whose close() never settles (a socket left paused after its other side
+    // closed cleanly never ends) must not keep redis-server and the database.
+    const bounded = async (what: string, p: Promise<unknown> | undefined): Promise<void> => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 2000)));
+      if ((await Promise.race([p?.catch(() => undefined), late])) === 'late') this.o.log(`${what} did not close within 2 s: going on`);
+      clearTimeout(timer);
+    };
+    await bounded('the Postgres proxy', this.proxy?.close());
+    await bounded('the Redis proxy', this.redisProxy?.close());
+    await bounded('redis-server', this.redis?.stop());
     if (this.db) {
       if (keep) {
         this.o.log(`kept database ${this.db.name}`);

@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { GROUP, groupState, STREAM } from './fleet';
+import { entryKey } from './workload';
 
 /**
  * Two observers on the chaos process's own Redis connections:
@@ -16,10 +17,10 @@ export const AUDIT_GROUP = 'chaos-audit';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Audit {
-  /** `event` bytes (or `payload:<value>` for an entry without an event field) → stream ids. */
+  /** entryKey of each entry (its `event` bytes, `payload:<value>`, `fields:<its fields>`) → stream ids. */
   readonly byBytes = new Map<string, string[]>();
   readonly seen = new Set<string>();
-  /** Entries whose fields are neither one `event` nor our one `payload`. */
+  /** Entries whose fields are neither one `event`, our one `payload`, nor the fields format. */
   odd = 0;
   errors = 0;
   private running = true;
@@ -38,10 +39,8 @@ export class Audit {
   private record(id: string, fields: string[]): void {
     if (this.seen.has(id)) return;
     this.seen.add(id);
-    let key: string;
-    if (fields.length === 2 && fields[0] === 'event') key = fields[1] as string;
-    else if (fields.length === 2 && fields[0] === 'payload') key = `payload:${fields[1] as string}`;
-    else {
+    let key = entryKey(fields);
+    if (key === undefined) {
       this.odd++;
       key = `odd:${JSON.stringify(fields)}`;
     }
@@ -76,7 +75,8 @@ export class Audit {
   async caughtUp(): Promise<boolean> {
     const state = await groupState(this.redis, STREAM, AUDIT_GROUP);
     if (!state || state.pending !== 0) return false;
-    if (state.lag !== null) return state.lag === 0;
+    // The lag Redis reports can be null or stale after a restart: only 0 is taken as it is.
+    if (state.lag === 0) return true;
     return (await this.redis.xrange(STREAM, `(${state.lastDeliveredId}`, '+', 'COUNT', 1)).length === 0;
   }
 
@@ -90,12 +90,12 @@ export interface Sample {
   t: number;
   pending: number;
   lag: number;
-  /** True when Redis reported no lag and it was counted with XRANGE (capped at LAG_COUNT_CAP). */
+  /** True when the lag Redis reported (null, or a stale number) was replaced by a count with XRANGE (capped at LAG_COUNT_CAP). */
   counted: boolean;
 }
 
-/** When XINFO GROUPS reports lag as null, count the undelivered entries, at most this many. */
-export const LAG_COUNT_CAP = 2000;
+/** When XINFO GROUPS reports a lag, count the undelivered entries, at most this many. */
+export const LAG_COUNT_CAP = 1000;
 
 export class Monitor {
   readonly samples: Sample[] = [];
@@ -112,9 +112,13 @@ export class Monitor {
           const s = await groupState(this.redis, STREAM, GROUP);
           if (s) {
             // Redis 7.0 reports lag null after the AOF reload of a restart, until the group
-            // catches up with the end of the stream: count what is after last-delivered-id.
-            const lag = s.lag ?? (await this.redis.xrange(STREAM, `(${s.lastDeliveredId}`, '+', 'COUNT', LAG_COUNT_CAP)).length;
-            this.latest = { t: Date.now(), pending: s.pending, lag, counted: s.lag === null };
+            // catches up with the end of the stream, and sometimes a stale number that never
+            // shrinks (43,788 with nothing left to read, seen after a restart at the end of a
+            // full run): count what is after last-delivered-id whenever it says anything
+            // but 0. The count is exact below LAG_COUNT_CAP, beyond any catch-up threshold.
+            const counted = s.lag === 0 ? 0 : (await this.redis.xrange(STREAM, `(${s.lastDeliveredId}`, '+', 'COUNT', LAG_COUNT_CAP)).length;
+            const lag = counted < LAG_COUNT_CAP ? counted : Math.max(counted, s.lag ?? 0);
+            this.latest = { t: Date.now(), pending: s.pending, lag, counted: s.lag !== lag };
             this.samples.push(this.latest);
           }
         } catch {
@@ -145,6 +149,41 @@ export class Monitor {
     } catch {
       return -1;
     }
+  }
+
+  /** The id of the newest entry of the stream ('0-0' when empty). */
+  async streamLastId(): Promise<string> {
+    const [newest] = await this.redis.xrevrange(STREAM, '+', '-', 'COUNT', 1);
+    return newest?.[0] ?? '0-0';
+  }
+
+  /**
+   * Redis connections of other processes (not the chaos process's own `chaos-*` ones) whose
+   * last command was XREADGROUP and that were opened less than `maxAgeMs` ago (CLIENT LIST).
+   */
+  async freshReaders(maxAgeMs: number): Promise<number> {
+    const list = String(await this.redis.call('CLIENT', 'LIST', 'TYPE', 'normal'));
+    let n = 0;
+    for (const line of list.split('\n')) {
+      const f = new Map(line.trim().split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const));
+      if ((f.get('name') ?? '').startsWith('chaos-') || f.get('cmd') !== 'xreadgroup') continue;
+      if (Number(f.get('age')) * 1000 < maxAgeMs) n++;
+    }
+    return n;
+  }
+
+  /** The group's last-delivered-id, and each consumer's idle ms (XINFO CONSUMERS). */
+  async groupProgress(): Promise<{ lastDeliveredId: string; idle: Map<string, number> } | undefined> {
+    const state = await groupState(this.redis, STREAM, GROUP);
+    if (!state) return undefined;
+    const raw = (await this.redis.call('XINFO', 'CONSUMERS', STREAM, GROUP)) as unknown[][];
+    const idle = new Map<string, number>();
+    for (const c of raw) {
+      const f = new Map<string, unknown>();
+      for (let i = 0; i + 1 < c.length; i += 2) f.set(String(c[i]), c[i + 1]);
+      idle.set(String(f.get('name')), Number(f.get('idle')));
+    }
+    return { lastDeliveredId: state.lastDeliveredId, idle };
   }
 
   /**

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { STREAM } from './fleet';
-import type { Item } from './workload';
+import { API_REJECTS, type Item } from './workload';
 
 /**
  * Publishes the items at a steady pace over `publishMs`: those routed to the API in batches of
@@ -17,6 +17,10 @@ export interface ProducerStats {
   rejectedByApiThenDirect: number;
   apiRequests: number;
   api503: number;
+  /** Answers 429 (rate limited): waited out per Retry-After, then sent again. */
+  api429: number;
+  /** Copies of an id already in the same request, answered `duplicate` (published once). */
+  apiDuplicates: number;
   apiNetworkErrors: number;
   directPipelines: number;
   redisErrors: number;
@@ -45,12 +49,10 @@ export interface ProducerOptions {
 const API_BATCH = 100;
 const DIRECT_BATCH = 200;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** The API must reject these one by one (schema failures); everything else it must accept. */
-const API_REJECTS = new Set(['bad-id', 'unknown-type', 'missing-field']);
 
 export async function produce(o: ProducerOptions): Promise<ProducerStats> {
   const stats: ProducerStats = {
-    viaApi: 0, viaDirect: 0, rejectedByApiThenDirect: 0, apiRequests: 0, api503: 0, apiNetworkErrors: 0,
+    viaApi: 0, viaDirect: 0, rejectedByApiThenDirect: 0, apiRequests: 0, api503: 0, api429: 0, apiDuplicates: 0, apiNetworkErrors: 0,
     directPipelines: 0, redisErrors: 0, retriedItems: 0, apiAnomalies: [], unpublished: 0, routes: new Map(), startedAt: Date.now(), finishedAt: 0,
   };
   const apiQueue: Item[] = [];
@@ -100,6 +102,12 @@ export async function produce(o: ProducerOptions): Promise<ProducerStats> {
         continue;
       }
       const text = await res.text().catch(() => '');
+      if (res.status === 429) {
+        stats.api429++;
+        const retryAfter = Number(res.headers.get('retry-after') ?? '1');
+        await sleep(Math.min(2000, Math.max(100, (Number.isFinite(retryAfter) ? retryAfter : 1) * 1000)));
+        continue;
+      }
       if (res.status === 503) {
         stats.api503++;
         let retryAfter = 1;
@@ -118,10 +126,18 @@ export async function produce(o: ProducerOptions): Promise<ProducerStats> {
         continue;
       }
       const body = JSON.parse(text) as { results?: { index: number; status: string }[] };
+      const earlierIds = new Set<string>();
       batch.forEach((item, index) => {
         const status = body.results?.find((r) => r.index === index)?.status;
         const mustReject = API_REJECTS.has(item.kind);
-        if (status === 'accepted') {
+        const repeated = item.id !== undefined && earlierIds.has(item.id);
+        if (item.id !== undefined && !mustReject) earlierIds.add(item.id);
+        if (status === 'duplicate' && repeated) {
+          // A deliberate re-publish that landed in the same request as its original.
+          stats.viaApi++;
+          stats.apiDuplicates++;
+          route(item, 'api');
+        } else if (status === 'accepted') {
           stats.viaApi++;
           route(item, 'api');
           if (mustReject) anomaly(`${item.kind} item #${item.seq} was accepted`);
@@ -147,7 +163,8 @@ export async function produce(o: ProducerOptions): Promise<ProducerStats> {
       stats.directPipelines++;
       const pipeline = o.redis.pipeline();
       for (const item of left) {
-        if (item.kind === 'no-event-field') pipeline.xadd(STREAM, '*', 'payload', item.json);
+        if (item.fields) pipeline.xadd(STREAM, '*', ...item.fields);
+        else if (item.kind === 'no-event-field') pipeline.xadd(STREAM, '*', 'payload', item.json);
         else pipeline.xadd(STREAM, '*', 'event', item.json);
       }
       let results: [Error | null, unknown][] | null;

@@ -1,4 +1,6 @@
 import { catchUpRule, type ActionRecord } from './actions';
+import { QUIET_FAULTS, type QuietFault } from './faults';
+import type { DataFacts } from './verify';
 import type { ChaosResult } from './run-chaos';
 import type { Check } from './verify';
 import { POISON_KINDS } from './workload';
@@ -16,15 +18,28 @@ export function printChecks(checks: Check[], out: (line: string) => void): void 
   out(`chaos: ${checks.length - failed} passed, ${failed} failed`);
 }
 
+/** Dead letters of non-poison entries written from the fault's start until 30 s after it ended. */
+function outageDeadLetters(a: ActionRecord, f: DataFacts | undefined): string {
+  if (!f) return 'dead letters not read';
+  const to = (a.endedAtMs ?? a.startedAtMs) + 30_000;
+  const n = f.deadLetters.filter((d) => !f.poisonEntries.has(d.streamId) && Date.parse(d.failedAt) >= a.startedAtMs && Date.parse(d.failedAt) <= to).length;
+  return `${n} dead letters of events to store in [start, end + 30 s]`;
+}
+
 export function printReport(r: ChaosResult, out: (line: string) => void): void {
   const w = r.workload;
   const count = (kind: string) => w.items.filter((i) => i.kind === kind).length;
   out('');
   out(`==== chaos report — ${r.options.short ? '--short' : 'full'} run, seed ${r.options.seed} ====`);
   const p = r.producer;
-  out(`events: ${w.items.length} published — ${w.valid.size} valid, ${count('duplicate')} deliberate re-publishes, ${w.poison.length} poison (${POISON_KINDS.map((k) => `${k} ${count(k)}`).join(', ')})`);
+  const as = new Map<string, number>();
+  for (const v of w.storedAs.values()) as.set(v, (as.get(v) ?? 0) + 1);
+  const types = new Set([...w.valid.values()].map((e) => e.type));
+  out(`events: ${w.items.length} published — ${w.valid.size} to store (${types.size} types; ${[...as].map(([k, n]) => `${k} ${n}`).join(', ')}; ` +
+    `${w.items.filter((i) => i.kind === 'valid' && i.fields).length} in the fields format), ${count('duplicate')} deliberate re-publishes, ` +
+    `${w.poison.length} poison (${POISON_KINDS.map((k) => `${k} ${count(k)}`).join(', ')})`);
   if (p) {
-    out(`  via the API: ${p.viaApi} (${p.apiRequests} requests, ${p.api503} answered 503, ${p.apiNetworkErrors} network errors)`);
+    out(`  via the API: ${p.viaApi} (${p.apiRequests} requests, ${p.api503} answered 503, ${p.api429} answered 429, ${p.apiNetworkErrors} network errors)`);
     out(`  direct XADD: ${p.viaDirect} (${p.directPipelines} pipelines, ${p.redisErrors} with Redis errors), of which ${p.rejectedByApiThenDirect} schema poison first rejected by the API`);
     const routes = [...p.routes].filter(([k]) => k !== 'valid' && k !== 'duplicate');
     out(`  poison went: ${routes.map(([k, r]) => `${k} api ${r.api} / direct ${r.direct}${r.rejectedThenDirect ? ` / rejected by the API then direct ${r.rejectedThenDirect}` : ''}`).join('; ')}`);
@@ -34,8 +49,13 @@ export function printReport(r: ChaosResult, out: (line: string) => void): void {
   out(`kills: ${kills.length}`);
   for (const a of kills) out(`  [${a.at.toFixed(1)}s] ${a.detail || a.error}; caught up ${caught(a)}`);
   out('outages:');
-  for (const a of r.actions.filter((x) => !x.kind.startsWith('kill'))) {
+  const quiet = (a: ActionRecord) => QUIET_FAULTS.includes(a.kind as QuietFault);
+  for (const a of r.actions.filter((x) => !x.kind.startsWith('kill') && !quiet(x))) {
     out(`  [${a.at.toFixed(1)}s] ${a.detail || `${a.kind}: ${a.error}`}; caught up ${caught(a)} after it ended`);
+  }
+  out('quiet faults (catch-up counted from the fault being lifted; silent Redis: from the proxy restore, after the fleet healed by itself):');
+  for (const a of r.actions.filter(quiet)) {
+    out(`  [${a.at.toFixed(1)}s] ${a.kind}: ${a.detail || a.error}; caught up ${caught(a)} after it ended; ${outageDeadLetters(a, r.facts)}`);
   }
   const measured = r.actions.filter((a) => a.catchUpMs !== undefined);
   const clean = measured.filter((a) => a.overlappedBy === 0);

@@ -75,7 +75,7 @@ export async function runSoak(o: ChaosOptions, fleet: Fleet, log: (m: string) =>
     const startedAt = Date.now();
     const endAt = startedAt + o.minutes * 60_000;
     let nextSample = startedAt + 60_000;
-    let pendingItems: { json: string; field: string; id: string | undefined }[] = [];
+    let pendingItems: { fields: string[]; id: string | undefined }[] = [];
     const sample = async () => {
       const minute = Math.round((Date.now() - startedAt) / 60_000);
       for (const w of workers) {
@@ -88,13 +88,13 @@ export async function runSoak(o: ChaosOptions, fleet: Fleet, log: (m: string) =>
       if (pendingItems.length < o.rate) {
         const w = generateWorkload(20_000, o.seed + ++chunk);
         const valid = (kind: string) => kind === 'valid' || kind === 'duplicate';
-        pendingItems = pendingItems.concat(w.items.map((i) => ({ json: i.json, field: i.kind === 'no-event-field' ? 'payload' : 'event', id: valid(i.kind) ? i.id : undefined })));
+        pendingItems = pendingItems.concat(w.items.map((i) => ({ fields: i.fields ?? [i.kind === 'no-event-field' ? 'payload' : 'event', i.json], id: valid(i.kind) ? i.id : undefined })));
       }
       const due = Math.floor(((Date.now() - startedAt) / 1000) * o.rate) - published;
       if (due > 0) {
         const batch = pendingItems.splice(0, due);
         const pipe = redis.pipeline();
-        for (const b of batch) pipe.xadd(STREAM, '*', b.field, b.json);
+        for (const b of batch) pipe.xadd(STREAM, '*', ...b.fields);
         const res = await pipe.exec().catch(() => null);
         const failed = batch.filter((_, i) => !res?.[i] || res[i]?.[0]);
         pendingItems = failed.concat(pendingItems);
