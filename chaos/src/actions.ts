@@ -53,6 +53,14 @@ export function chaosPlan(short: boolean, seed: number): ActionKind[] {
     const j = Math.floor(random() * (i + 1));
     [plan[i], plan[j]] = [plan[j] as ActionKind, plan[i] as ActionKind];
   }
+  // A stall inside a transaction needs transactions: into the first half of the plan, which
+  // runs while the producer publishes (late in a full run it found no load and none to stop).
+  const stall = plan.indexOf('tx-stall');
+  const half = Math.floor(plan.length / 2);
+  if (stall >= half) {
+    const j = Math.floor(random() * half);
+    [plan[stall], plan[j]] = [plan[j] as ActionKind, 'tx-stall'];
+  }
   return plan;
 }
 
