@@ -17,6 +17,9 @@ module.exports = function jestConfig(packageDir, overrides = {}) {
     },
     globalSetup: path.join(__dirname, 'libs/testing/src/global-setup.ts'),
     testTimeout: 60_000,
+    // Exit when the run is over, whatever a test left behind: a leftover handle once kept the
+    // consumer package's jest spinning after every test had passed, which would hold CI.
+    forceExit: true,
     ...overrides,
   };
 };
