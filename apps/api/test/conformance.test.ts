@@ -1,7 +1,4 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type Redis from 'ioredis';
-import type { Sql } from 'postgres';
 import {
   captureLogs,
   clientBackfillSession,
@@ -18,7 +15,7 @@ import {
   type TestDatabase,
   type TestStreamKeys,
 } from '@fuel-code/testing';
-import { ingest, REPO_ROOT, spawnChild, startApp, type Child, type TestApp } from './helpers';
+import { ingest, startApp, startWorkerProcess, type Child, type TestApp } from './helpers';
 
 /*
  * Conformance with the fuel-code client (docs/contract.md): events in the shapes its hooks
@@ -26,8 +23,6 @@ import { ingest, REPO_ROOT, spawnChild, startApp, type Child, type TestApp } fro
  * batches and processed by the real worker process; then every table is checked.
  */
 
-// Build both first: `npx turbo run build --filter=@fuel-code/api... --filter=@fuel-code/event-worker...`.
-const WORKER = path.join(REPO_ROOT, 'apps/event-worker/dist/worker.js');
 
 let db: TestDatabase | undefined;
 let t: TestApp | undefined;
@@ -59,13 +54,7 @@ async function postLikeTheClient(url: string, events: readonly EnvelopeInput[]):
   }
 }
 
-async function rows<T extends object>(sql: Sql, query: Promise<T[]>): Promise<T[]> {
-  void sql;
-  return query;
-}
-
 test('what the fuel-code client sends is stored as the fuel-code schema stores it, whatever the arrival order', async () => {
-  if (!existsSync(WORKER)) throw new Error(`${WORKER} is missing: build @fuel-code/event-worker first`);
   keys = uniqueStreamKeys('conformance');
   reader = createTestRedis();
   db = await createTestDatabase('api_conformance');
@@ -81,15 +70,7 @@ test('what the fuel-code client sends is stored as the fuel-code schema stores i
   const all = [...a, ...[...b].reverse(), ...old, raw];
   await postLikeTheClient(t.url, all);
 
-  worker = spawnChild(process.execPath, [WORKER, 'run'], {
-    REDIS_URL: testRedisUrl(),
-    DATABASE_URL: db.url,
-    EVENTS_STREAM: keys.stream,
-    CONSUMER_GROUP: keys.group,
-    DEAD_LETTER_STREAM: keys.deadLetter,
-    WORKER_HTTP_PORT: '0',
-    LOG_LEVEL: 'info',
-  });
+  worker = startWorkerProcess(db.url, keys, testRedisUrl());
   const sql = db.sql;
   const w = worker;
   const ids = all.map((e) => e.id);
@@ -101,8 +82,8 @@ test('what the fuel-code client sends is stored as the fuel-code schema stores i
   expect(await reader.xlen(keys.deadLetter)).toBe(0);
 
   // events: every one, without the device hints; each carries its session (git events linked).
-  const stored = await rows(sql, sql<{ id: string; type: string; session_id: string | null; hints: boolean }[]>`
-    SELECT id, type, session_id, (data ? '_device_name' OR data ? '_device_type') AS hints FROM events WHERE id = ANY(${ids})`);
+  const stored = await sql<{ id: string; type: string; session_id: string | null; hints: boolean }[]>`
+    SELECT id, type, session_id, (data ? '_device_name' OR data ? '_device_type') AS hints FROM events WHERE id = ANY(${ids})`;
   expect(stored.filter((e) => e.hints)).toEqual([]);
   const sessionOf = new Map(stored.map((e) => [e.id, e.session_id]));
   for (const [session, events] of [['cc-conf-a', a], ['cc-conf-b', b]] as const) {

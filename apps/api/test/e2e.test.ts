@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type Redis from 'ioredis';
 import {
   captureLogs,
@@ -16,10 +14,8 @@ import {
   type TestDatabase,
   type TestStreamKeys,
 } from '@fuel-code/testing';
-import { ingest, REPO_ROOT, spawnChild, startApp, type Child, type TestApp } from './helpers';
+import { ingest, startApp, startWorkerProcess, type Child, type TestApp } from './helpers';
 
-// Build both first: `npx turbo run build --filter=@fuel-code/api... --filter=@fuel-code/event-worker...`.
-const WORKER = path.join(REPO_ROOT, 'apps/event-worker/dist/worker.js');
 
 let db: TestDatabase | undefined;
 let t: TestApp | undefined;
@@ -49,7 +45,6 @@ interface SessionRow {
 }
 
 test('a session POSTed to the API ends up in Postgres through the worker, ended, with its events', async () => {
-  if (!existsSync(WORKER)) throw new Error(`${WORKER} is missing: build @fuel-code/event-worker first`);
   keys = uniqueStreamKeys('e2e');
   reader = createTestRedis();
   db = await createTestDatabase('api_e2e');
@@ -68,15 +63,7 @@ test('a session POSTed to the API ends up in Postgres through the worker, ended,
   expect(res.status).toBe(202);
   expect(res.json()).toMatchObject({ ingested: 4, rejected: 0 });
 
-  worker = spawnChild(process.execPath, [WORKER, 'run'], {
-    REDIS_URL: testRedisUrl(),
-    DATABASE_URL: db.url,
-    EVENTS_STREAM: keys.stream,
-    CONSUMER_GROUP: keys.group,
-    DEAD_LETTER_STREAM: keys.deadLetter,
-    WORKER_HTTP_PORT: '0',
-    LOG_LEVEL: 'info',
-  });
+  worker = startWorkerProcess(db.url, keys, testRedisUrl());
   const sql = db.sql;
   const w = worker;
 

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
@@ -203,4 +204,21 @@ export async function openConnection(baseUrl: string): Promise<RawConnection> {
     socket.once('error', reject);
   });
   return { socket, received: () => text, closed, isClosed: () => isClosed };
+}
+
+/** The built worker (`npx turbo run build --filter=@fuel-code/event-worker...` first). */
+export const WORKER_JS = path.join(REPO_ROOT, 'apps/event-worker/dist/worker.js');
+
+/** `worker.js run` on a test's stream keys and database, HTTP off. */
+export function startWorkerProcess(databaseUrl: string, keys: { stream: string; group: string; deadLetter: string }, redisUrl: string): Child {
+  if (!existsSync(WORKER_JS)) throw new Error(`${WORKER_JS} is missing: build @fuel-code/event-worker first`);
+  return spawnChild(process.execPath, [WORKER_JS, 'run'], {
+    REDIS_URL: redisUrl,
+    DATABASE_URL: databaseUrl,
+    EVENTS_STREAM: keys.stream,
+    CONSUMER_GROUP: keys.group,
+    DEAD_LETTER_STREAM: keys.deadLetter,
+    WORKER_HTTP_PORT: '0',
+    LOG_LEVEL: 'info',
+  });
 }

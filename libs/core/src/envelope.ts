@@ -37,6 +37,22 @@ export function canonicalWorkspaceId(value: string): string {
   return value.trim() === '' ? UNASSOCIATED_WORKSPACE : value;
 }
 
+const deviceHint = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value : null);
+
+/**
+ * `data` without the device hints the client rides in it (`_device_name`, `_device_type`), and
+ * the hints: a non-empty string, else none. Copied key by key rather than by rest
+ * destructuring, whose generic copy with excluded keys is slow on the hot path.
+ */
+export function takeDeviceHints(data: JsonObject): { data: JsonObject; device_name: string | null; device_type: string | null } {
+  if (!('_device_name' in data) && !('_device_type' in data)) return { data, device_name: null, device_type: null };
+  const rest: JsonObject = {};
+  for (const key of Object.keys(data)) {
+    if (key !== '_device_name' && key !== '_device_type') rest[key] = data[key];
+  }
+  return { data: rest, device_name: deviceHint(data['_device_name']), device_type: deviceHint(data['_device_type']) };
+}
+
 /** Milliseconds of an ISO timestamp when its UTC year is within the sane range, else undefined. */
 export function saneTimestampMs(timestamp: string): number | undefined {
   const ms = Date.parse(timestamp);

@@ -6,6 +6,7 @@ import {
   MAX_ID_LENGTH,
   MAX_NAME_LENGTH,
   saneTimestampMs,
+  takeDeviceHints,
   ULID_PATTERN,
   type BlobRef,
   type EventType,
@@ -133,22 +134,6 @@ function blobRefs(value: unknown): BlobRef[] | undefined {
   return refs;
 }
 
-const hint = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value : null);
-
-/**
- * `data` without the device hints, and the hints. Copied key by key rather than by rest
- * destructuring, whose generic copy with excluded keys is slow; `data` is a plain object
- * without a `__proto__` key (isPlainObject), so for…in sees its own keys in their order.
- */
-function splitDeviceHints(data: JsonObject): { data: JsonObject; name: string | null; kind: string | null } {
-  if (!('_device_name' in data) && !('_device_type' in data)) return { data, name: null, kind: null };
-  const rest: JsonObject = {};
-  for (const key in data) {
-    if (key !== '_device_name' && key !== '_device_type') rest[key] = data[key];
-  }
-  return { data: rest, name: hint(data['_device_name']), kind: hint(data['_device_type']) };
-}
-
 /** The event parseEventWithZod would return, or undefined: ask zod. */
 export function fastParseEvent(input: unknown): FuelEvent | undefined {
   if (!isPlainObject(input)) return undefined;
@@ -165,13 +150,13 @@ export function fastParseEvent(input: unknown): FuelEvent | undefined {
   const workspaceId = canonicalWorkspaceId(workspace_id as string);
   const storable = { type: type as string, device_id, workspace_id: workspaceId, session_id: session_id as string | null, data, blob_refs: refs };
   if (storabilityIssue(storable) !== undefined) return undefined;
-  const hints = splitDeviceHints(data);
+  const hints = takeDeviceHints(data);
   // Each outcome is one object literal, not spreads of a shared base: V8 copies a spread
   // object through a slow generic path, which cost more than every check above together.
   if (!isKnownType(type as string)) {
     return {
       id: id as string, timestamp: timestamp as string, device_id, workspace_id: workspaceId, session_id: session_id as string | null,
-      blob_refs: refs, device_name: hints.name, device_type: hints.kind,
+      blob_refs: refs, device_name: hints.device_name, device_type: hints.device_type,
       type: type as string, data: hints.data, payload: 'unknown-type', payloadError: null,
     };
   }
@@ -179,7 +164,7 @@ export function fastParseEvent(input: unknown): FuelEvent | undefined {
   if (!fastPayloadCheck(type as EventType, hints.data)) return undefined;
   return {
     id: id as string, timestamp: timestamp as string, device_id, workspace_id: workspaceId, session_id: session_id as string | null,
-    blob_refs: refs, device_name: hints.name, device_type: hints.kind,
+    blob_refs: refs, device_name: hints.device_name, device_type: hints.device_type,
     type, data: hints.data, payload: 'valid',
   } as KnownEvent;
 }

@@ -1,6 +1,6 @@
 export * from './envelope';
 export * from './errors';
-export { parseEvent, parseEventFields, parseEventJson, takeDeviceHints, type ParseResult } from './parse-event';
+export { parseEvent, parseEventFields, parseEventJson, type ParseResult } from './parse-event';
 export { classifyDbError, isTransientDbError } from './db-errors';
 export {
   createHandlerRegistry,

@@ -5,8 +5,8 @@ import {
   PAYLOAD_SCHEMAS,
   type EnvelopeFields,
   type FuelEvent,
-  type JsonObject,
   type KnownEvent,
+  takeDeviceHints,
 } from './envelope';
 import { InvalidEventError, type ValidationIssue } from './errors';
 import { fastParseEvent } from './fast-parse';
@@ -22,18 +22,6 @@ function toIssue(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[] = []): 
     return { field, rule: `is required (${issue.expected})` };
   }
   return { field, rule: issue.message };
-}
-
-/** A device hint as stored: a non-empty string, else none. */
-function hint(value: unknown): string | null {
-  return typeof value === 'string' && value.trim() !== '' ? value : null;
-}
-
-/** `data` without the device hints the client rides in it, and the hints. */
-export function takeDeviceHints(data: JsonObject): { data: JsonObject; device_name: string | null; device_type: string | null } {
-  if (!('_device_name' in data) && !('_device_type' in data)) return { data, device_name: null, device_type: null };
-  const { _device_name: name, _device_type: type, ...rest } = data;
-  return { data: rest, device_name: hint(name), device_type: hint(type) };
 }
 
 /**
