@@ -2,7 +2,16 @@ import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { toError, type HandlerRegistry } from '@fuel-code/core';
-import { acknowledge, deliveryCounts, ensureConsumerGroup, entryBytes, pendingCount, touchPending, type StreamEntry } from '@fuel-code/stream';
+import {
+  acknowledge,
+  deliveryCounts,
+  ensureConsumerGroup,
+  entryBytes,
+  pendingCount,
+  refreshConsumer,
+  touchPending,
+  type StreamEntry,
+} from '@fuel-code/stream';
 import { BlockingReader } from './blocking-reader';
 import { createBoundedReads } from './bounded-reads';
 import type { ConsumerConfig } from './config';
@@ -164,7 +173,10 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     const woken = await callRedis('waiting for new entries', () =>
       reader.read({ ...ref, count: 1, blockMs: Math.min(config.blockMs, untilRetry) }),
     );
-    if (woken.length === 0) return woken;
+    if (woken.length === 0) {
+      keepAlive();
+      return woken;
+    }
     const first = await reads.withinLimit(woken);
     // A blocked read wakes on the first XADD of a burst (an ingest request is one pipeline of
     // XADDs): one more read without BLOCK takes the rest of it into the same batch, rather
@@ -173,6 +185,18 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     const used = first.reduce((n, e) => n + entryBytes(e), 0);
     const rest = await callRedis('reading the rest of a burst', () => reads.newEntries(config.batchSize - woken.length, config.maxBatchBytes - used));
     return first.concat(rest.entries);
+  }
+
+  let keptAliveAt = 0;
+  /**
+   * On a quiet stream, tell the group this consumer is alive (at most once per blockMs): an
+   * empty read does not, and other workers' group cleanup would take it for dead.
+   */
+  function keepAlive(): void {
+    const now = Date.now();
+    if (now - keptAliveAt < config.blockMs) return;
+    keptAliveAt = now;
+    refreshConsumer(redis, ref).catch((err: unknown) => log.debug({ err: toError(err) }, 'Consumer keep-alive failed'));
   }
 
   async function run(): Promise<void> {

@@ -76,6 +76,20 @@ export async function removeIdleConsumers(
   return { removed, more: Number(flat[flat.length - 1]) === 1 };
 }
 
+/** Beyond any real entry id: a history read from here returns nothing. */
+const PAST_EVERY_ID = `${Number.MAX_SAFE_INTEGER}-0`;
+
+/**
+ * Mark this consumer as alive in the group: XINFO CONSUMERS `idle` restarts from 0. In Redis
+ * 7.0 an XREADGROUP of new entries ('>') that finds none, blocking or not, leaves `idle`
+ * growing (and does not even re-create a removed consumer), so a live worker on a quiet
+ * stream would look dead. A read of its own history does count; this one starts past every
+ * id, so it returns nothing and changes no delivery count or time.
+ */
+export async function refreshConsumer(redis: Redis, o: ConsumerRef): Promise<void> {
+  await redis.xreadgroup('GROUP', o.group, o.consumer, 'COUNT', 1, 'STREAMS', o.stream, PAST_EVERY_ID);
+}
+
 /*
  * Each of this consumer's pending entries is re-claimed by itself with a large IDLE, so the
  * next XAUTOCLAIM of any other consumer takes it at once (Redis has no "un-claim"). JUSTID

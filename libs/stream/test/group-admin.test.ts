@@ -1,4 +1,4 @@
-import { consumerInfos, ensureConsumerGroup, handBackPending, publishMany, readFromStream, removeIdleConsumers } from '@fuel-code/stream';
+import { consumerInfos, ensureConsumerGroup, handBackPending, refreshConsumer, publishMany, readFromStream, removeIdleConsumers } from '@fuel-code/stream';
 import { waitFor } from '@fuel-code/testing';
 import { pendingRows, setIdle, useRedisKeys } from './helpers';
 
@@ -64,6 +64,26 @@ describe('removeIdleConsumers', () => {
     expect(await removeIdleConsumers(redis, { ...keys, self: 'x', minIdleMs: 0 })).toEqual({ removed: [], more: false });
     await publishMany(redis, keys.stream, ['{}']);
     expect(await removeIdleConsumers(redis, { ...keys, self: 'x', minIdleMs: 0 })).toEqual({ removed: [], more: false });
+  });
+});
+
+describe('refreshConsumer', () => {
+  test("restarts the consumer's idle time (an empty read of new entries does not), creating it if it was removed", async () => {
+    const { redis, keys } = ctx;
+    await groupWith(['quiet']);
+    await idleBeyond(100, ['quiet']);
+    // What a live worker does on a quiet stream: read new entries and get none.
+    expect(await readFromStream(redis, { ...keys, consumer: 'quiet', count: 1, blockMs: 10 })).toEqual([]);
+    const before = (await consumerInfos(redis, keys.stream, keys.group)).find((c) => c.name === 'quiet');
+    expect(before?.idleMs).toBeGreaterThan(100);
+
+    await refreshConsumer(redis, { ...keys, consumer: 'quiet' });
+    const after = (await consumerInfos(redis, keys.stream, keys.group)).find((c) => c.name === 'quiet');
+    expect(after?.idleMs).toBeLessThan(100);
+
+    await redis.xgroup('DELCONSUMER', keys.stream, keys.group, 'quiet');
+    await refreshConsumer(redis, { ...keys, consumer: 'quiet' });
+    expect(await consumerNames()).toEqual(['quiet']);
   });
 });
 
