@@ -8,7 +8,6 @@ import {
   ensureConsumerGroup,
   entryBytes,
   pendingCount,
-  refreshConsumer,
   touchPending,
   type StreamEntry,
 } from '@fuel-code/stream';
@@ -16,6 +15,7 @@ import { BlockingReader } from './blocking-reader';
 import { createBoundedReads } from './bounded-reads';
 import type { ConsumerConfig } from './config';
 import { createEntryHandler } from './entry-handler';
+import { createKeepAlive, handBackOnStop } from './group-membership';
 import { InFlight } from './in-flight';
 import { notify, type ConsumerObserver } from './observer';
 import { redisCall, retryTransient, type BackoffOptions, type RetryDeps } from './retry';
@@ -41,7 +41,10 @@ export interface ConsumerHealth {
 }
 
 export interface ConsumerHandle {
-  /** Stop reading, finish and ack the batch in hand, return within stopTimeoutMs. Idempotent. */
+  /**
+   * Stop reading; finish and ack the batches in hand and this consumer's other pending
+   * entries; hand back (idle for everyone) what is left after stopTimeoutMs. Idempotent.
+   */
   stop(): Promise<void>;
   counters(): Readonly<ConsumerCounters>;
   health(): ConsumerHealth;
@@ -130,8 +133,11 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     });
   }
 
-  /** Re-read this consumer's own pending entries once each (id 0, then after the last seen). */
-  async function drainOwnPending(): Promise<void> {
+  /**
+   * Re-read this consumer's own pending entries once each (id 0, then after the last seen).
+   * `whileStopping`: the last pass of a stop, which goes on although stop was requested.
+   */
+  async function drainOwnPending(whileStopping = false): Promise<void> {
     // Nothing in flight, or entries being processed (or just processed) would be read again.
     await inFlight.settle();
     await acks.settle();
@@ -139,10 +145,11 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     let afterId = '0';
     for (;;) {
       const page = await callRedis('reading own pending entries', () => reads.ownPending(afterId));
-      if (page.lastId === undefined || signal.stopped) return;
+      if (page.lastId === undefined || (signal.stopped && !whileStopping)) break;
       await handleBatch(page.entries, 'own-pending');
       afterId = page.lastId;
     }
+    await acks.settle();
   }
 
   /** Take over entries other consumers left idle longer than claimIdleMs. */
@@ -187,17 +194,7 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     return first.concat(rest.entries);
   }
 
-  let keptAliveAt = 0;
-  /**
-   * On a quiet stream, tell the group this consumer is alive (at most once per blockMs): an
-   * empty read does not, and other workers' group cleanup would take it for dead.
-   */
-  function keepAlive(): void {
-    const now = Date.now();
-    if (now - keptAliveAt < config.blockMs) return;
-    keptAliveAt = now;
-    refreshConsumer(redis, ref).catch((err: unknown) => log.debug({ err: toError(err) }, 'Consumer keep-alive failed'));
-  }
+  const keepAlive = createKeepAlive(redis, ref, config.blockMs, log);
 
   async function run(): Promise<void> {
     await ensureGroup();
@@ -223,6 +220,10 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
       // Stopping (or failing): what was read is ours; finish it rather than leave it pending.
       await inFlight.settle().catch(() => undefined);
       await acks.settle();
+      // Then what is still pending for us: entries awaiting a retry, and any a read handed to
+      // us whose reply was lost (the blocking read abandoned by stop()). What cannot be
+      // finished now is handed back by stop().
+      if (signal.stopped) await drainOwnPending(true).catch((err: unknown) => log.debug({ err: toError(err) }, 'Stopped before finishing own pending entries'));
     }
   }
 
@@ -297,7 +298,8 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
       });
       const outcome = await Promise.race([done.then(() => 'done' as const, () => 'done' as const), timedOut]);
       clearTimeout(timer);
-      if (outcome === 'timeout') log.warn({ inHand: heldIds().length }, 'Consumer did not finish its batch in time; leaving it pending');
+      if (outcome === 'timeout') log.warn({ inHand: heldIds().length }, 'Consumer did not finish its batch in time; handing it back');
+      await handBackOnStop(redis, ref, log);
       log.info({ ...counters }, 'Consumer stopped');
     })();
     return stopping;
