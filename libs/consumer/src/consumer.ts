@@ -54,6 +54,8 @@ export interface ConsumerHandle {
 
 type Origin = 'new' | 'own-pending' | 'claimed';
 
+const RECLAIM_SCAN_MAX_INTERVAL_MS = 30_000;
+
 export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   const { redis, config } = deps;
   const log = deps.logger.child({ component: 'consumer', consumer: config.consumerName });
@@ -154,7 +156,9 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
 
   /** Take over entries other consumers left idle longer than claimIdleMs. */
   async function reclaimIdle(): Promise<void> {
-    nextReclaimAt = Date.now() + Math.max(1000, Math.floor(config.claimIdleMs / 2));
+    // At most every 30 s even with a long claim-idle: entries a stopping worker handed back
+    // (idle for everyone) are taken at the next scan. One XAUTOCLAIM over a short PEL is cheap.
+    nextReclaimAt = Date.now() + Math.min(RECLAIM_SCAN_MAX_INTERVAL_MS, Math.max(1000, Math.floor(config.claimIdleMs / 2)));
     for (;;) {
       const { entries, lastId } = await callRedis('reclaiming idle entries', () => reads.idle());
       log.debug({ count: entries.length }, 'Reclaim scan');
