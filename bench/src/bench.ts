@@ -5,6 +5,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_CONSUMER_CONFIG } from '@fuel-code/consumer';
 import { parseArgs, USAGE, UsageError, type BenchOptions } from './args';
+import { runApiBench } from './api-bench';
 import { killAllChildrenNow, stopAllChildren } from './children';
 import { runDrain, type DrainResult } from './drain-scenario';
 import {
@@ -189,9 +190,10 @@ process.on('SIGINT', (s) => void onSignal(s));
 process.on('SIGTERM', (s) => void onSignal(s));
 process.on('exit', () => killAllChildrenNow());
 
-let parsed: ReturnType<typeof parseArgs>;
+let parsed: ReturnType<typeof parseArgs> | 'api';
 try {
-  parsed = parseArgs(process.argv.slice(2));
+  // `--api` is a mode of its own (src/api-bench.ts), with its own options.
+  parsed = process.argv.includes('--api') ? 'api' : parseArgs(process.argv.slice(2));
 } catch (err) {
   if (!(err instanceof UsageError)) throw err;
   process.stderr.write(`error: ${err.message}\n\n${USAGE}\n`);
@@ -201,7 +203,7 @@ if (parsed === 'help') {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
-main(parsed).then(
+(parsed === 'api' ? runApiBench(process.argv.slice(2).filter((a) => a !== '--api')) : main(parsed)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     // Interrupted: the signal handler cleans up and exits; errors from the torn-down run are noise.
