@@ -44,6 +44,7 @@ Options:
   --node-options S         NODE_OPTIONS for the worker processes (default: what Dockerfile.worker
                            sets, so the worker is measured as deployed; '' for none)
   --skip a,b               skip scenarios: ${SCENARIOS.join(', ')}
+  --api                    instead: the ingest API beside a bare fastify route (--api --help)
   --help
 
 Environment: REDIS_URL (redis://127.0.0.1:6379), DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres;

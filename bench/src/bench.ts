@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULT_CONSUMER_CONFIG } from '@fuel-code/consumer';
 import { parseArgs, USAGE, UsageError, type BenchOptions } from './args';
 import { removeAllCgroupsSync } from './cgroup';
+import { runApiBench } from './api-bench';
 import { killAllChildrenNow, stopAllChildren } from './children';
 import { runDrain, type DrainResult } from './drain-scenario';
 import { checkShared, containerNodeOptions, openShared, REFERENCE_JS, REPO_ROOT, runAllCleanups, WORKER_JS } from './infra';
@@ -175,6 +176,8 @@ process.on('exit', () => {
 
 /** The default run, or `--scaling` (its own options), parsed; a usage error exits 2. */
 function parseCommandLine(argv: readonly string[]): (() => Promise<number>) | undefined {
+  // `--api` is a mode of its own (src/api-bench.ts), with its own options.
+  if (argv.includes('--api')) return () => runApiBench(argv.filter((a) => a !== '--api'));
   const scaling = argv.includes('--scaling');
   const usage = scaling ? SCALING_USAGE : USAGE;
   try {

@@ -39,6 +39,12 @@ export async function runAllCleanups(): Promise<void> {
   for (const step of steps) await step().catch((err: unknown) => process.stderr.write(`cleanup failed: ${String(err)}\n`));
 }
 
+/** Owe a clean-up step (run on the way out, Ctrl-C included); the returned function drops it. */
+export function addCleanup(step: () => Promise<void>): () => void {
+  cleanups.add(step);
+  return () => cleanups.delete(step);
+}
+
 export function openSql(url: string, max = 1): Sql {
   return postgres(url, { max, onnotice: () => undefined, connect_timeout: 10, connection: { application_name: 'fuel-code-bench' } });
 }

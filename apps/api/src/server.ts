@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
+import { DEFAULT_ACCESS_LOG_SAMPLE_EVERY, SampledAccessLog } from './access-log';
 import { API_CONFIG_DEFAULTS, type ApiConfig } from './config';
 import { connectionLimits, registerLimitedIngestRoute } from './limits';
 import { RateLimitedError } from './rate-limit';
@@ -26,6 +27,8 @@ export type ServerConfig = Pick<ApiConfig, 'apiKey' | 'eventsStream'> &
     /** How long a backlog reading is reused (0: read it for every request). */
     readonly backlogMaxAgeMs?: number;
     readonly backlogRetryAfterSeconds?: number;
+    /** Successful requests logged at info: one in this many (see SampledAccessLog). */
+    readonly accessLogSampleEvery?: number;
   };
 
 export interface ServerDeps {
@@ -75,6 +78,8 @@ export function createServer(deps: ServerDeps): FastifyInstance {
     loggerInstance: logger,
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: () => randomUUID(),
+    // Per-request lines: failures always, successes sampled at info, all at debug.
+    logController: new SampledAccessLog(config.accessLogSampleEvery ?? DEFAULT_ACCESS_LOG_SAMPLE_EVERY),
     // During shutdown, requests on kept-alive sockets get 503 so clients go elsewhere.
     return503OnClosing: true,
     ...connectionLimits(config),

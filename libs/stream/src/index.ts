@@ -7,6 +7,7 @@ export {
   ensureConsumerGroup,
   pendingCount,
   publish,
+  publishEach,
   publishMany,
   readFromStream,
   readOwnPending,

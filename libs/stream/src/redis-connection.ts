@@ -27,6 +27,11 @@ export interface RedisConnectionOptions {
   connectTimeoutMs?: number;
   /** Delay before reconnect attempt `attempt` (1, 2, …); null gives up. */
   reconnectDelayMs?: (attempt: number) => number | null;
+  /**
+   * ioredis auto-pipelining: commands issued while a pipeline is in flight are sent together
+   * in the next one, each with its own reply (and its own failure). Default false.
+   */
+  autoPipelining?: boolean;
 }
 
 /**
@@ -51,6 +56,7 @@ export function createRedisConnection(o: RedisConnectionOptions): Redis {
     maxRetriesPerRequest: 1,
     connectTimeout: o.connectTimeoutMs ?? 5_000,
     retryStrategy: o.reconnectDelayMs ?? ((attempt) => Math.min(attempt * 100, 2_000)),
+    enableAutoPipelining: o.autoPipelining ?? false,
     ...(o.connectionName === undefined ? {} : { connectionName: o.connectionName }),
   });
   const log = o.logger;
