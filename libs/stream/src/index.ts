@@ -35,6 +35,7 @@ export { nextStreamId, readGroupPositions, safeTrimMinId, trimStream, type Group
 export {
   getDeadLetters,
   listDeadLetters,
+  purgeDeadLetterIds,
   purgeDeadLetters,
   replayDeadLetters,
   toDeadLetterRecord,
