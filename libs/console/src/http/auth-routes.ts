@@ -7,7 +7,7 @@ import { attachSession, field, formOf, seeOther, sendPage, type ConsoleContext }
 /** The login form's double-submit cookie: a login POST must carry the same value in the form. */
 const LOGIN_COOKIE = 'fuel_console_login';
 
-const PUBLIC_PATHS = new Set(['/login']);
+const PUBLIC_PATHS = new Set(['/login', '/favicon.ico']);
 
 function isPublic(url: string): boolean {
   const path = url.split('?')[0] ?? '';
@@ -39,13 +39,16 @@ export function registerAuth(app: FastifyInstance, ctx: ConsoleContext): void {
     }
   });
 
-  const showLogin = (reply: FastifyReply, error?: string) => {
-    const loginCsrf = randomBytes(24).toString('base64url');
+  // The value stays the same while its cookie lives: two login tabs (or a page loaded twice)
+  // must not invalidate each other's form.
+  const showLogin = (request: FastifyRequest, reply: FastifyReply, error?: string) => {
+    const existing = readCookie(request.headers.cookie, LOGIN_COOKIE);
+    const loginCsrf = existing && /^[\w-]{32}$/.test(existing) ? existing : randomBytes(24).toString('base64url');
     reply.header('set-cookie', `${LOGIN_COOKIE}=${loginCsrf}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600${ctx.config.secureCookie ? '; Secure' : ''}`);
     return sendPage(reply, loginPage({ loginCsrf, tokenRequired: ctx.config.token !== undefined, ...(error ? { error } : {}) }), error ? 401 : 200);
   };
 
-  app.get('/login', async (_request, reply) => showLogin(reply));
+  app.get('/login', async (request, reply) => showLogin(request, reply));
 
   app.post('/login', async (request: FastifyRequest, reply) => {
     const form = formOf(request);
@@ -57,7 +60,7 @@ export function registerAuth(app: FastifyInstance, ctx: ConsoleContext): void {
     const token = ctx.config.token;
     if (token !== undefined && !tokenMatches(field(form, 'token') ?? '', token)) {
       ctx.logger.warn({ ip: request.ip }, 'Console login refused: wrong token');
-      return showLogin(reply, 'Wrong token.');
+      return showLogin(request, reply, 'Wrong token.');
     }
     const session = ctx.sessions.create();
     reply.header('set-cookie', [
