@@ -64,6 +64,6 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<v
   const { registry } = createEventHandler(sql, logger);
   const consumer = startConsumer({ redis, sql, registry, logger, config: config.consumer, observer: ops.observer });
   running.consumer = consumer;
-  ops.startRetention();
+  ops.startGroupMaintenance();
   await consumer.done;
 }

@@ -2,11 +2,20 @@ import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { toError, type HandlerRegistry } from '@fuel-code/core';
-import { acknowledge, deliveryCounts, ensureConsumerGroup, entryBytes, pendingCount, touchPending, type StreamEntry } from '@fuel-code/stream';
+import {
+  acknowledge,
+  deliveryCounts,
+  ensureConsumerGroup,
+  entryBytes,
+  pendingCount,
+  touchPending,
+  type StreamEntry,
+} from '@fuel-code/stream';
 import { BlockingReader } from './blocking-reader';
 import { createBoundedReads } from './bounded-reads';
 import type { ConsumerConfig } from './config';
 import { createEntryHandler } from './entry-handler';
+import { createKeepAlive, handBackOnStop } from './group-membership';
 import { InFlight } from './in-flight';
 import { notify, type ConsumerObserver } from './observer';
 import { redisCall, retryTransient, type BackoffOptions, type RetryDeps } from './retry';
@@ -32,7 +41,10 @@ export interface ConsumerHealth {
 }
 
 export interface ConsumerHandle {
-  /** Stop reading, finish and ack the batch in hand, return within stopTimeoutMs. Idempotent. */
+  /**
+   * Stop reading; finish and ack the batches in hand and this consumer's other pending
+   * entries; hand back (idle for everyone) what is left after stopTimeoutMs. Idempotent.
+   */
   stop(): Promise<void>;
   counters(): Readonly<ConsumerCounters>;
   health(): ConsumerHealth;
@@ -41,6 +53,8 @@ export interface ConsumerHandle {
 }
 
 type Origin = 'new' | 'own-pending' | 'claimed';
+
+const RECLAIM_SCAN_MAX_INTERVAL_MS = 30_000;
 
 export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
   const { redis, config } = deps;
@@ -121,8 +135,11 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     });
   }
 
-  /** Re-read this consumer's own pending entries once each (id 0, then after the last seen). */
-  async function drainOwnPending(): Promise<void> {
+  /**
+   * Re-read this consumer's own pending entries once each (id 0, then after the last seen).
+   * `whileStopping`: the last pass of a stop, which goes on although stop was requested.
+   */
+  async function drainOwnPending(whileStopping = false): Promise<void> {
     // Nothing in flight, or entries being processed (or just processed) would be read again.
     await inFlight.settle();
     await acks.settle();
@@ -130,15 +147,18 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     let afterId = '0';
     for (;;) {
       const page = await callRedis('reading own pending entries', () => reads.ownPending(afterId));
-      if (page.lastId === undefined || signal.stopped) return;
+      if (page.lastId === undefined || (signal.stopped && !whileStopping)) break;
       await handleBatch(page.entries, 'own-pending');
       afterId = page.lastId;
     }
+    await acks.settle();
   }
 
   /** Take over entries other consumers left idle longer than claimIdleMs. */
   async function reclaimIdle(): Promise<void> {
-    nextReclaimAt = Date.now() + Math.max(1000, Math.floor(config.claimIdleMs / 2));
+    // At most every 30 s even with a long claim-idle: entries a stopping worker handed back
+    // (idle for everyone) are taken at the next scan. One XAUTOCLAIM over a short PEL is cheap.
+    nextReclaimAt = Date.now() + Math.min(RECLAIM_SCAN_MAX_INTERVAL_MS, Math.max(1000, Math.floor(config.claimIdleMs / 2)));
     for (;;) {
       const { entries, lastId } = await callRedis('reclaiming idle entries', () => reads.idle());
       log.debug({ count: entries.length }, 'Reclaim scan');
@@ -164,7 +184,10 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     const woken = await callRedis('waiting for new entries', () =>
       reader.read({ ...ref, count: 1, blockMs: Math.min(config.blockMs, untilRetry) }),
     );
-    if (woken.length === 0) return woken;
+    if (woken.length === 0) {
+      keepAlive();
+      return woken;
+    }
     const first = await reads.withinLimit(woken);
     // A blocked read wakes on the first XADD of a burst (an ingest request is one pipeline of
     // XADDs): one more read without BLOCK takes the rest of it into the same batch, rather
@@ -174,6 +197,8 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
     const rest = await callRedis('reading the rest of a burst', () => reads.newEntries(config.batchSize - woken.length, config.maxBatchBytes - used));
     return first.concat(rest.entries);
   }
+
+  const keepAlive = createKeepAlive(redis, ref, config.blockMs, log);
 
   async function run(): Promise<void> {
     await ensureGroup();
@@ -199,6 +224,10 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
       // Stopping (or failing): what was read is ours; finish it rather than leave it pending.
       await inFlight.settle().catch(() => undefined);
       await acks.settle();
+      // Then what is still pending for us: entries awaiting a retry, and any a read handed to
+      // us whose reply was lost (the blocking read abandoned by stop()). What cannot be
+      // finished now is handed back by stop().
+      if (signal.stopped) await drainOwnPending(true).catch((err: unknown) => log.debug({ err: toError(err) }, 'Stopped before finishing own pending entries'));
     }
   }
 
@@ -273,7 +302,8 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
       });
       const outcome = await Promise.race([done.then(() => 'done' as const, () => 'done' as const), timedOut]);
       clearTimeout(timer);
-      if (outcome === 'timeout') log.warn({ inHand: heldIds().length }, 'Consumer did not finish its batch in time; leaving it pending');
+      if (outcome === 'timeout') log.warn({ inHand: heldIds().length }, 'Consumer did not finish its batch in time; handing it back');
+      await handBackOnStop(redis, ref, log);
       log.info({ ...counters }, 'Consumer stopped');
     })();
     return stopping;
