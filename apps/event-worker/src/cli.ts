@@ -3,6 +3,7 @@ import { redactUrl, redactUrlIn, toError } from '@fuel-code/core';
 import { createRootLogger } from './clients';
 import type { Env, WorkerFlags } from './config';
 import { runMigrate } from './migrate-command';
+import { registerConsoleCommand } from './console-command';
 import { registerOperatorCommands } from './ops/commands';
 import { runWorker } from './run';
 import { configOrExit, SilentFailure, UsageExit } from './usage';
@@ -78,6 +79,7 @@ export function buildProgram(env: Env): Command {
     });
 
   registerOperatorCommands(program, env, ENV_HELP);
+  registerConsoleCommand(program, env, ENV_HELP);
 
   return program;
 }

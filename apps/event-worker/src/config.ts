@@ -42,20 +42,20 @@ export const HEALTH_MARGIN_MS = 30_000;
 export const RETENTION_INTERVAL_MS = 60_000;
 export const CONSUMER_CLEANUP_IDLE_MS = 3_600_000;
 
-interface Source {
+export interface Source {
   /** How the user named it: `--batch-size` or `EVENTS_STREAM`. */
   name: string;
   value: string;
 }
 
 /** flag > env > default: the first source that was given. */
-function pick(flag: [string, string | undefined] | undefined, env: [string, string | undefined] | undefined): Source | undefined {
+export function pick(flag: [string, string | undefined] | undefined, env: [string, string | undefined] | undefined): Source | undefined {
   if (flag && flag[1] !== undefined) return { name: flag[0], value: flag[1] };
   if (env && env[1] !== undefined && env[1] !== '') return { name: env[0], value: env[1] };
   return undefined;
 }
 
-function integer(source: Source | undefined, fallback: number, min: number, max: number): number {
+export function integer(source: Source | undefined, fallback: number, min: number, max: number): number {
   if (!source) return fallback;
   const n = Number(source.value);
   if (!/^\d+$/.test(source.value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { parseConsoleConfig } from '../src/console-config';
 import { parseWorkerConfig } from '../src/config';
 
 /**
@@ -45,8 +46,8 @@ function keysRead(parseConfig: (env: Readonly<Record<string, string | undefined>
 const WORKER_ENV = ['REDIS_URL', 'DATABASE_URL', 'EVENTS_STREAM', 'CONSUMER_GROUP', 'DEAD_LETTER_STREAM', 'LOG_LEVEL', 'WORKER_HTTP_PORT'];
 const API_ENV = ['PORT', 'API_KEY', 'REDIS_URL', 'EVENTS_STREAM', 'CONSUMER_GROUP', 'LOG_LEVEL'];
 
-test('four services: redis, postgres, api, event-worker', () => {
-  expect(Object.keys(services).sort()).toEqual(['api', 'event-worker', 'postgres', 'redis']);
+test('five services: redis, postgres, api, event-worker, console', () => {
+  expect(Object.keys(services).sort()).toEqual(['api', 'console', 'event-worker', 'postgres', 'redis']);
 });
 
 test('redis: append-only persistence on a named volume, with a healthcheck', () => {
@@ -133,4 +134,16 @@ test("the API's environment is exactly what the API reads (apps/api/src/config.t
   expect(env['EVENTS_STREAM']).toBe(environment('event-worker')['EVENTS_STREAM']);
   expect(config['consumerGroup']).toBe(environment('event-worker')['CONSUMER_GROUP']);
   expect((services['api']?.['ports'] as string[])[0]).toMatch(/:3000$/);
+});
+
+test('console: the worker image\'s `console` command, a token required, published on the host\'s loopback only; its config parses', () => {
+  const service = services['console'] as Json;
+  expect(service['image']).toBe((services['event-worker'] as Json)['image']);
+  expect(service['command']).toEqual(['node', 'dist/worker.js', 'console']);
+  expect(service['ports']).toEqual(['127.0.0.1:${CONSOLE_PORT:-9465}:9465']);
+  expect(() => environment('console')).toThrow(/CONSOLE_TOKEN is required/);
+  const env = environment('console', { CONSOLE_TOKEN: 'a-sample-console-token' });
+  const worker = parseWorkerConfig({}, env);
+  const config = parseConsoleConfig({}, env, worker);
+  expect(config).toMatchObject({ host: '0.0.0.0', port: 9465, token: 'a-sample-console-token', stream: 'events:incoming', group: 'event-processors' });
 });

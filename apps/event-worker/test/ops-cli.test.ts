@@ -199,6 +199,20 @@ test('dead-letters purge: refuses without --yes (exit 2, nothing deleted), delet
   expect(await redis.xlen(keys.deadLetter)).toBe(0);
 });
 
+test('dead-letters purge <ids>: deletes only those ids, a later dead letter survives; a bad id is a usage error', async () => {
+  const a = await addDeadLetter('{}', '1-1');
+  const b = await addDeadLetter('{}', '2-2');
+  const c = await addDeadLetter('{}', '3-3');
+  expect((await cli('dead-letters', 'purge', a, c)).stderr).toContain(`Refusing to purge 2 dead letters from ${keys.deadLetter} without --yes`);
+  const purged = await cli('dead-letters', 'purge', a, c, '--yes');
+  expect(purged.code).toBe(0);
+  expect(purged.stdout).toContain(`Purged 2 dead letters from ${keys.deadLetter}.`);
+  expect((await redis.xrange(keys.deadLetter, '-', '+')).map(([id]) => id)).toEqual([b]);
+  const bad = await cli('dead-letters', 'purge', 'nope', '--yes');
+  expect(bad.code).toBe(2);
+  expect(await redis.xlen(keys.deadLetter)).toBe(1);
+});
+
 test('--help of every operator command exits 0 and describes it', async () => {
   for (const [args, text] of [
     [['status', '--help'], /--json/],

@@ -17,6 +17,8 @@ export interface SqlClientOptions {
    * then releases its row locks instead of stalling every other worker.
    */
   idleInTransactionTimeoutMs?: number;
+  /** Cancel a statement running longer than this (Postgres' statement_timeout): a reader that must never hog the database. */
+  statementTimeoutMs?: number;
 }
 
 /** 50 ms doubling per failed attempt, at most 1 s, with jitter (half to all of it). */
@@ -33,6 +35,7 @@ export function createSqlClient(options: SqlClientOptions): Sql {
     connection: {
       application_name: options.applicationName ?? 'fuel-code',
       ...(options.idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs } : {}),
+      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
     },
     // Seconds before a dropped connection tries again. postgres.js's own default grows with
     // every failed attempt of the whole pool, to 10–20 s: after a 6 s outage a worker then sat

@@ -63,10 +63,24 @@ export function listDeadLetters(redis: Redis, deadLetterStream: string, limit: n
   return range(redis, deadLetterStream, '-', '+', limit);
 }
 
-/** The dead letters with these ids; a missing id maps to undefined. */
+/** Ids per pipeline round trip: a console selection of thousands costs a few round trips, not thousands. */
+const IDS_PER_ROUND_TRIP = 500;
+
+/** The dead letters with these ids, in the order given; a missing id maps to undefined. */
 export async function getDeadLetters(redis: Redis, deadLetterStream: string, ids: readonly string[]): Promise<Map<string, DeadLetterRecord | undefined>> {
   const found = new Map<string, DeadLetterRecord | undefined>();
-  for (const id of ids) found.set(id, (await range(redis, deadLetterStream, id, id, 1))[0]);
+  for (let i = 0; i < ids.length; i += IDS_PER_ROUND_TRIP) {
+    const chunk = ids.slice(i, i + IDS_PER_ROUND_TRIP);
+    const pipeline = redis.pipeline();
+    for (const id of chunk) pipeline.callBuffer('XRANGE', deadLetterStream, id, id, 'COUNT', 1);
+    const replies = (await pipeline.exec()) ?? [];
+    chunk.forEach((id, n) => {
+      const [err, reply] = replies[n] ?? [new Error('no reply')];
+      if (err) throw err;
+      const entry = Array.isArray(reply) ? toStreamEntry(reply[0]) : undefined;
+      found.set(id, entry ? toDeadLetterRecord(entry) : undefined);
+    });
+  }
   return found;
 }
 
@@ -140,6 +154,18 @@ export async function replayDeadLetters(redis: Redis, selection: ReplaySelection
     if (!lastOfPage || page.length < 100) return outcomes;
     start = `(${lastOfPage.id}`;
   }
+}
+
+/**
+ * Delete exactly these dead letters (XDEL), nothing else: what an operator saw and confirmed,
+ * never "whatever matches now". Returns how many existed and were deleted.
+ */
+export async function purgeDeadLetterIds(redis: Redis, deadLetterStream: string, ids: readonly string[]): Promise<number> {
+  let deleted = 0;
+  for (let i = 0; i < ids.length; i += IDS_PER_ROUND_TRIP) {
+    deleted += await redis.xdel(deadLetterStream, ...ids.slice(i, i + IDS_PER_ROUND_TRIP));
+  }
+  return deleted;
 }
 
 /**

@@ -36,6 +36,7 @@ export { nextStreamId, readGroupPositions, safeTrimMinId, trimStream, type Group
 export {
   getDeadLetters,
   listDeadLetters,
+  purgeDeadLetterIds,
   purgeDeadLetters,
   replayDeadLetters,
   toDeadLetterRecord,

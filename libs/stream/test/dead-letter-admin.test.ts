@@ -2,6 +2,7 @@ import {
   deadLetter,
   getDeadLetters,
   listDeadLetters,
+  purgeDeadLetterIds,
   purgeDeadLetters,
   replayDeadLetters,
   type DeadLetterReason,
@@ -91,4 +92,26 @@ test('purge deletes what is there and returns the count', async () => {
   expect(await ctx.redis.xlen(ctx.keys.deadLetter)).toBe(0);
   expect(await purgeDeadLetters(ctx.redis, ctx.keys.deadLetter)).toBe(0);
   expect(await purgeDeadLetters(ctx.redis, `${ctx.keys.deadLetter}:missing`)).toBe(0);
+});
+
+test('purge by ids deletes exactly those: one written after the selection survives, a missing id counts nothing', async () => {
+  const a = await addDeadLetter('{"a":1}', '1-1');
+  const b = await addDeadLetter('{"b":2}', '2-2');
+  const shown = [a, b, '1-0'];
+  const later = await addDeadLetter('{"c":3}', '3-3');
+  expect(await purgeDeadLetterIds(ctx.redis, ctx.keys.deadLetter, shown)).toBe(2);
+  expect((await ctx.redis.xrange(ctx.keys.deadLetter, '-', '+')).map(([id]) => id)).toEqual([later]);
+  expect(await purgeDeadLetterIds(ctx.redis, ctx.keys.deadLetter, [])).toBe(0);
+});
+
+test('getDeadLetters: many ids across round trips come back in the order given, missing ones undefined', async () => {
+  const pipeline = ctx.redis.pipeline();
+  for (let i = 0; i < 1200; i++) pipeline.xadd(ctx.keys.deadLetter, '*', 'event', `{"n":${i}}`, 'stream_id', `${i}-0`, 'reason', 'failed');
+  const ids = ((await pipeline.exec()) ?? []).map(([, id]) => String(id));
+  const asked = [...ids].reverse().concat(['1-0']);
+  const found = await getDeadLetters(ctx.redis, ctx.keys.deadLetter, asked);
+  expect([...found.keys()]).toEqual(asked);
+  expect(found.get(ids[0] ?? '')?.event.toString()).toBe('{"n":0}');
+  expect(found.get(ids[1199] ?? '')?.streamId).toBe('1199-0');
+  expect(found.get('1-0')).toBeUndefined();
 });

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import {
   createRedisConnection,
   listDeadLetters,
+  purgeDeadLetterIds,
   purgeDeadLetters,
   replayDeadLetters,
   streamStatus,
@@ -107,18 +108,23 @@ export function registerOperatorCommands(program: Command, env: Env, envHelp: st
 
   deadLetters
     .command('purge')
-    .description('delete every dead letter present now (irreversible; needs --yes)')
+    .description('delete every dead letter present now, or only the ids given (irreversible; needs --yes)')
+    .argument('[ids...]', 'delete only these dead-letter ids (the ID column of `dead-letters list`)')
     .option('--yes', 'confirm the deletion')
     .addHelpText('after', envHelp)
     .exitOverride()
-    .action(async (opts: { yes?: boolean }) => {
+    .action(async (ids: string[], opts: { yes?: boolean }) => {
+      const bad = ids.find((id) => !ID.test(id));
+      if (bad !== undefined) throw new UsageExit(`Invalid dead-letter id "${bad}": expected <ms>-<seq>, as listed by \`dead-letters list\``);
       const config = configOrExit({}, env);
       const key = config.consumer.deadLetterStream;
+      const plural = (n: number): string => `${n} dead letter${n === 1 ? '' : 's'}`;
       if (!opts.yes) {
-        const count = await withRedis(config, (redis) => redis.xlen(key));
-        throw new UsageExit(`Refusing to purge ${count} dead letter${count === 1 ? '' : 's'} from ${key} without --yes`);
+        const count = ids.length > 0 ? ids.length : await withRedis(config, (redis) => redis.xlen(key));
+        throw new UsageExit(`Refusing to purge ${plural(count)} from ${key} without --yes`);
       }
-      const removed = await withRedis(config, (redis) => purgeDeadLetters(redis, key));
-      print(`Purged ${removed} dead letter${removed === 1 ? '' : 's'} from ${key}.`);
+      // By ids: exactly those (the console's purge of a confirmed selection takes the same path).
+      const removed = await withRedis(config, (redis) => (ids.length > 0 ? purgeDeadLetterIds(redis, key, ids) : purgeDeadLetters(redis, key)));
+      print(`Purged ${plural(removed)} from ${key}.`);
     });
 }
