@@ -1,6 +1,5 @@
 import type Redis from 'ioredis';
-import { createDefaultRegistry } from '@fuel-code/core';
-import { startConsumer } from '@fuel-code/consumer';
+import { startEventConsumer } from '../src/wire';
 import { acknowledge, deadLetter, ensureConsumerGroup, readFromStream } from '@fuel-code/stream';
 import {
   captureLogs,
@@ -148,10 +147,9 @@ test('dead-letters replay: --dry-run changes nothing; by id re-publishes and del
 
     // A worker consumes the replayed entry like any other.
     const logs = captureLogs('warn');
-    const consumer = startConsumer({
+    const consumer = startEventConsumer({
       redis,
       sql: db.sql,
-      registry: createDefaultRegistry(),
       logger: logs.logger,
       config: { stream: keys.stream, group: keys.group, deadLetterStream: keys.deadLetter, consumerName: 'replayer', batchSize: 10, inFlightBatches: 2, blockMs: 200, claimIdleMs: 60_000, maxAttempts: 3, statsIntervalMs: 60_000, stopTimeoutMs: 5000, stuckBatchMs: 60_000, maxEntryBytes: 1024 * 1024, maxBatchBytes: 4 * 1024 * 1024 },
     });

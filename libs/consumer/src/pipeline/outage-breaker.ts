@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { sqlStateOf, toError, TransientError } from '@fuel-code/core';
+import type { Middleware, StoreEvents } from './types';
 
 export interface OutageBreakerOptions {
   /** This many distinct events failing with one SQLSTATE within `windowMs` make that SQLSTATE an outage. */
@@ -117,3 +118,18 @@ export function createOutageBreaker(deps: OutageBreakerDeps) {
 }
 
 export type OutageBreaker = ReturnType<typeof createOutageBreaker>;
+
+/**
+ * Put the breaker around a store attempt: a failure of one event counts towards its SQLSTATE
+ * tripping; a failure of a batch is an outage only when that SQLSTATE already is one.
+ */
+export function breakOutages(breaker: OutageBreaker): Middleware<StoreEvents> {
+  return (next) => async (batch, signal) => {
+    try {
+      return await next(batch, signal);
+    } catch (err) {
+      const only = batch.length === 1 ? batch[0] : undefined;
+      throw only ? breaker.eventFailed(only.event.id, err) : breaker.batchFailed(err);
+    }
+  };
+}
