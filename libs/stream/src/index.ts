@@ -18,7 +18,7 @@ export {
   type PublishOutcome,
   type ReadOptions,
 } from './stream';
-export { deadLetter, deadLetterAndAck, type DeadLetter, type DeadLetterReason, type DeadLetterTarget } from './dead-letter';
+export { deadLetterAndAck, type DeadLetter, type DeadLetterReason, type DeadLetterTarget } from './dead-letter';
 export {
   consumerInfos,
   groupInfos,
