@@ -1,27 +1,17 @@
 #!/usr/bin/env node
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_CONSUMER_CONFIG } from '@fuel-code/consumer';
 import { parseArgs, USAGE, UsageError, type BenchOptions } from './args';
+import { removeAllCgroupsSync } from './cgroup';
 import { killAllChildrenNow, stopAllChildren } from './children';
 import { runDrain, type DrainResult } from './drain-scenario';
-import {
-  DATABASE_URL,
-  containerNodeOptions,
-  openRedis,
-  openSql,
-  redactUrl,
-  REDIS_URL,
-  REFERENCE_JS,
-  REPO_ROOT,
-  runAllCleanups,
-  WORKER_JS,
-  type Shared,
-} from './infra';
+import { checkShared, containerNodeOptions, openShared, REFERENCE_JS, REPO_ROOT, runAllCleanups, WORKER_JS } from './infra';
 import { runLatency, type LatencyResult } from './latency-scenario';
 import { loadAvg, machineInfo } from './machine';
+import { parseScalingArgs, SCALING_USAGE } from './scaling-args';
+import { scalingMain } from './scaling-main';
 import { benchJson, renderTable } from './output';
 import { summarizeRun, type RunResults } from './summary';
 import { generateBacklog, summarize, type WorkloadSummary } from './workload';
@@ -45,23 +35,9 @@ async function main(options: BenchOptions): Promise<number> {
   }
   // Resolved once, so the report prints what the workers really ran with.
   options.nodeOptions ??= containerNodeOptions();
-  const shared: Shared = {
-    admin: openSql(DATABASE_URL, 1),
-    redis: openRedis(),
-    runId: randomBytes(3).toString('hex'),
-    nodeOptions: options.nodeOptions,
-  };
+  const shared = openShared(options.nodeOptions);
   try {
-    try {
-      await shared.admin`SELECT 1`;
-    } catch (err) {
-      throw new Error(`PostgreSQL at ${redactUrl(DATABASE_URL)} does not answer: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    try {
-      await shared.redis.ping();
-    } catch (err) {
-      throw new Error(`Redis at ${redactUrl(REDIS_URL)} does not answer: ${err instanceof Error ? err.message : String(err)}`);
-    }
+    await checkShared(shared);
     const machine = await machineInfo(shared);
     progress(
       `fuel-code bench (${options.quick ? 'quick' : 'full'}, seed ${options.seed}, run ${shared.runId}): ${machine.cpus} × ${machine.cpuModel}, ` +
@@ -182,26 +158,41 @@ async function onSignal(signal: NodeJS.Signals): Promise<void> {
   interrupted = true;
   progress(`\n${signal}: stopping the workers, dropping the databases, deleting the keys… (again to force)`);
   await stopAllChildren(3000);
+  removeCgroups();
   await runAllCleanups();
   process.exit(130);
 }
+/** The scaling run's cgroups: emptied and removed on every way out, a second Ctrl-C included. */
+function removeCgroups(): void {
+  for (const e of removeAllCgroupsSync()) process.stderr.write(`cgroup cleanup failed: ${e}\n`);
+}
 process.on('SIGINT', (s) => void onSignal(s));
 process.on('SIGTERM', (s) => void onSignal(s));
-process.on('exit', () => killAllChildrenNow());
+process.on('exit', () => {
+  killAllChildrenNow();
+  removeCgroups();
+});
 
-let parsed: ReturnType<typeof parseArgs>;
-try {
-  parsed = parseArgs(process.argv.slice(2));
-} catch (err) {
-  if (!(err instanceof UsageError)) throw err;
-  process.stderr.write(`error: ${err.message}\n\n${USAGE}\n`);
-  process.exit(2);
+/** The default run, or `--scaling` (its own options), parsed; a usage error exits 2. */
+function parseCommandLine(argv: readonly string[]): (() => Promise<number>) | undefined {
+  const scaling = argv.includes('--scaling');
+  const usage = scaling ? SCALING_USAGE : USAGE;
+  try {
+    const parsed = scaling ? parseScalingArgs(argv.filter((a) => a !== '--scaling')) : parseArgs(argv);
+    if (parsed === 'help') {
+      process.stdout.write(`${usage}\n`);
+      return undefined;
+    }
+    return 'workers' in parsed ? () => scalingMain(parsed) : () => main(parsed);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`error: ${err.message}\n\n${usage}\n`);
+    process.exit(2);
+  }
 }
-if (parsed === 'help') {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
-main(parsed).then(
+const run = parseCommandLine(process.argv.slice(2));
+if (!run) process.exit(0);
+run().then(
   (code) => process.exit(code),
   (err: unknown) => {
     // Interrupted: the signal handler cleans up and exits; errors from the torn-down run are noise.

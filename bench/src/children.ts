@@ -18,6 +18,9 @@ export interface LogLine {
 
 const live = new Set<Child>();
 
+/** Turns a command line (node, script, args) into the one to spawn. */
+export type Launcher = (argv: readonly string[]) => { command: string; args: string[] };
+
 export class Child {
   readonly proc: ChildProcess;
   readonly pid: number;
@@ -38,8 +41,12 @@ export class Child {
     script: string,
     args: readonly string[],
     env: NodeJS.ProcessEnv,
+    /** Wraps the command line, e.g. to join a cgroup before exec (the pid stays the worker's). */
+    launcher?: Launcher,
   ) {
-    this.proc = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = [process.execPath, script, ...args];
+    const { command, args: commandArgs } = launcher ? launcher(argv) : { command: process.execPath, args: argv.slice(1) };
+    this.proc = spawn(command, commandArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     if (this.proc.pid === undefined) throw new Error(`could not start ${name} (${script})`);
     this.pid = this.proc.pid;
     live.add(this);

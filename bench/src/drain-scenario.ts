@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Sql } from 'postgres';
-import type { Child } from './children';
+import type { Child, Launcher } from './children';
 import { createScenario, groupState, publishBacklog, sleep, startReference, startWorker, type Shared } from './infra';
 import { assertAlive, START_TIMEOUT_MS, stopAll, storeChecks, waitStarted, type ScenarioOutcome } from './scenario-common';
 import { busyWhileIdle, redisServerPid, startCpuAccount, type CpuReport } from './stats';
@@ -36,6 +36,10 @@ export interface DrainOptions {
   backlog: readonly string[];
   processes: number;
   batchSize: number;
+  /** How worker i (from 0) is launched, e.g. inside its own capped cgroup; plain spawn when absent. */
+  launcher?: (index: number) => Launcher;
+  /** Called once every process has started, before the clock starts: may throw to refuse the run. */
+  onStarted?: (children: readonly Child[]) => void;
 }
 
 /**
@@ -56,9 +60,10 @@ export async function runDrain(shared: Shared, o: DrainOptions): Promise<DrainRe
     const busyBeforePct = (await busyWhileIdle()) ?? null;
     for (let i = 0; i < o.processes; i++) {
       const name = `bench-${o.kind}-${i + 1}`;
-      children.push(o.kind === 'worker' ? startWorker(res, name, o.batchSize) : startReference(res, name, o.batchSize));
+      children.push(o.kind === 'worker' ? startWorker(res, name, o.batchSize, o.launcher?.(i)) : startReference(res, name, o.batchSize));
     }
     const starts = await waitStarted(children, START_TIMEOUT_MS);
+    o.onStarted?.(children);
     const t0 = Math.min(...starts);
     const startSpreadMs = Math.max(...starts) - t0;
     const cpuDuring = startCpuAccount(res.dbName, children.map((c) => c.pid), redisPid);

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Redis from 'ioredis';
 import postgres, { type Sql } from 'postgres';
-import { Child, runToCompletion } from './children';
+import { redactUrl } from '@fuel-code/core';
+import { Child, runToCompletion, type Launcher } from './children';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const WORKER_JS = path.join(REPO_ROOT, 'apps', 'event-worker', 'dist', 'worker.js');
@@ -27,7 +28,7 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-export { redactUrl } from '@fuel-code/core';
+export { redactUrl };
 
 /** Clean-up steps still owed (databases, keys), run on the way out, Ctrl-C included. */
 const cleanups = new Set<() => Promise<void>>();
@@ -52,6 +53,25 @@ export interface Shared {
   runId: string;
   /** NODE_OPTIONS of every worker and reference process. */
   nodeOptions: string;
+}
+
+export function openShared(nodeOptions: string): Shared {
+  return { admin: openSql(DATABASE_URL, 1), redis: openRedis(), runId: randomBytes(3).toString('hex'), nodeOptions };
+}
+
+/** Both servers answer, or an error that says which does not. */
+export async function checkShared(shared: Shared): Promise<void> {
+  const why = (err: unknown) => (err instanceof Error ? err.message : String(err));
+  try {
+    await shared.admin`SELECT 1`;
+  } catch (err) {
+    throw new Error(`PostgreSQL at ${redactUrl(DATABASE_URL)} does not answer: ${why(err)}`);
+  }
+  try {
+    await shared.redis.ping();
+  } catch (err) {
+    throw new Error(`Redis at ${redactUrl(REDIS_URL)} does not answer: ${why(err)}`);
+  }
 }
 
 export interface ScenarioKeys {
@@ -152,8 +172,8 @@ export async function groupState(redis: Redis, keys: ScenarioKeys): Promise<Grou
   throw new Error(`consumer group ${keys.group} is gone from ${keys.stream}`);
 }
 
-export function startWorker(res: ScenarioResources, name: string, batchSize: number): Child {
-  return new Child(name, WORKER_JS, ['run', '--batch-size', String(batchSize), '--consumer-name', name], res.workerEnv);
+export function startWorker(res: ScenarioResources, name: string, batchSize: number, launcher?: Launcher): Child {
+  return new Child(name, WORKER_JS, ['run', '--batch-size', String(batchSize), '--consumer-name', name], res.workerEnv, launcher);
 }
 
 export function startReference(res: ScenarioResources, name: string, batchSize: number): Child {

@@ -17,6 +17,7 @@ Environment:
   DEAD_LETTER_STREAM  dead-letter stream key (default events:dead-letter); must differ from EVENTS_STREAM
   MAX_ENTRY_BYTES     larger entries are dead-lettered as invalid, unread (default 1048576 = 1 MiB)
   MAX_BATCH_BYTES     a read stops at this many bytes of entries (default 4194304 = 4 MiB)
+  CONSUMER_CLEANUP_IDLE_MS  remove group consumers idle this long with nothing pending, 0 = off (default 3600000 = 1 h)
   LOG_LEVEL           fatal|error|warn|info|debug|trace|silent (default info)
   WORKER_HTTP_PORT    health and metrics port, 0 turns it off (default 9464)
 A flag beats its environment variable; a bad value exits with code 2.`;
@@ -47,6 +48,12 @@ export function buildProgram(env: Env): Command {
     )
     .addOption(
       new Option('--max-batch-bytes <n>', 'a read stops once its entries reach this many bytes; at least --max-entry-bytes (env MAX_BATCH_BYTES; default 4194304)'),
+    )
+    .addOption(
+      new Option(
+        '--consumer-cleanup-idle-ms <ms>',
+        'remove consumers of the group (never this one) idle this long with nothing pending; 0 = off; more than twice --block-ms (env CONSUMER_CLEANUP_IDLE_MS; default 3600000)',
+      ),
     )
     .addHelpText('after', ENV_HELP)
     .exitOverride()

@@ -15,6 +15,8 @@ export interface WorkerConfig {
   healthMarginMs: number;
   /** Stream retention (XTRIM MINID to what every group is done with) runs this often. */
   retentionIntervalMs: number;
+  /** Consumers of the group idle this long with nothing pending are removed; 0 = off. */
+  consumerCleanupIdleMs: number;
   consumer: ConsumerConfig;
 }
 
@@ -30,6 +32,7 @@ export interface WorkerFlags {
   httpPort?: string;
   maxEntryBytes?: string;
   maxBatchBytes?: string;
+  consumerCleanupIdleMs?: string;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -37,6 +40,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /** Long enough for a big batch, a reclaim round or a short outage; short enough to catch a hung loop. */
 export const HEALTH_MARGIN_MS = 30_000;
 export const RETENTION_INTERVAL_MS = 60_000;
+export const CONSUMER_CLEANUP_IDLE_MS = 3_600_000;
 
 interface Source {
   /** How the user named it: `--batch-size` or `EVENTS_STREAM`. */
@@ -108,6 +112,22 @@ function byteLimits(flags: WorkerFlags, env: Env): Pick<ConsumerConfig, 'maxEntr
 }
 
 /**
+ * --consumer-cleanup-idle-ms: 0 (off) or longer than a live worker can be quiet. A worker
+ * says it is alive at least once per block time, so a threshold of two block times or less
+ * could remove live workers (harmless, they come back on their next read, but noisy).
+ */
+function cleanupIdleMs(flags: WorkerFlags, env: Env, blockMs: number): number {
+  const source = pick(['--consumer-cleanup-idle-ms', flags.consumerCleanupIdleMs], ['CONSUMER_CLEANUP_IDLE_MS', env['CONSUMER_CLEANUP_IDLE_MS']]);
+  const ms = integer(source, CONSUMER_CLEANUP_IDLE_MS, 0, 30 * 86_400_000);
+  if (ms !== 0 && ms <= 2 * blockMs) {
+    throw new ConfigError(
+      `Invalid ${source?.name ?? 'CONSUMER_CLEANUP_IDLE_MS'}: expected 0 (off) or more than twice --block-ms (${2 * blockMs}), got ${ms}`,
+    );
+  }
+  return ms;
+}
+
+/**
  * A dead-letter stream that is the events stream would feed every dead letter back in as a
  * new (still invalid) entry, without end, and `dead-letters purge` would delete live events.
  */
@@ -155,6 +175,7 @@ export function parseWorkerConfig(flags: WorkerFlags, env: Env, pid: number = pr
     httpPort: integer(pick(['--http-port', flags.httpPort], ['WORKER_HTTP_PORT', env['WORKER_HTTP_PORT']]), 9464, 0, 65_535),
     healthMarginMs: HEALTH_MARGIN_MS,
     retentionIntervalMs: RETENTION_INTERVAL_MS,
+    consumerCleanupIdleMs: cleanupIdleMs(flags, env, consumer.blockMs),
     consumer,
   });
 }

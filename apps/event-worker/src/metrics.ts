@@ -26,6 +26,8 @@ export interface WorkerMetrics {
   observer: ConsumerObserver;
   /** Record one retention pass. */
   recordTrim(result: TrimResult): void;
+  /** Count one consumer removed from the group by the cleanup. */
+  recordConsumerRemoved(): void;
   /** When the consumer last handled a batch, an event or a dead letter (ms since epoch); 0 if never. */
   lastActivityAt(): number;
 }
@@ -78,6 +80,14 @@ export function createWorkerMetrics(o: MetricsOptions): WorkerMetrics {
     unknownTypeLabels.add(type);
     return type;
   };
+  // Not labelled by consumer name: names change with every restart, and this worker exports no
+  // per-consumer series at all, so a removed consumer leaves no label set behind.
+  const consumersRemoved = new Counter({
+    name: 'fuel_code_consumers_removed_total',
+    help: 'Consumers removed from the group by this worker (idle past --consumer-cleanup-idle-ms, nothing pending)',
+    labelNames: ['stream', 'group'],
+    registers,
+  });
   const trimmed = new Counter({ name: 'fuel_code_stream_trimmed_entries_total', help: 'Entries removed from the stream by retention (XTRIM MINID)', labelNames: ['stream'], registers });
 
   // Stream gauges, read from Redis once per scrape: every gauge's collect awaits the same read.
@@ -146,6 +156,9 @@ export function createWorkerMetrics(o: MetricsOptions): WorkerMetrics {
     observer,
     recordTrim(result) {
       if (result.status === 'trimmed') trimmed.inc({ stream: o.stream }, result.removed);
+    },
+    recordConsumerRemoved() {
+      consumersRemoved.inc({ stream: o.stream, group: o.group });
     },
     lastActivityAt: () => lastActivityAt,
   };

@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { toError } from '@fuel-code/core';
-import type { ConsumerHandle, ConsumerObserver } from '@fuel-code/consumer';
+import { startGroupCleanup, type ConsumerHandle, type ConsumerObserver, type GroupCleanup } from '@fuel-code/consumer';
 import { createSqlClient } from '@fuel-code/db';
 import { unansweredSince } from '@fuel-code/stream';
 import type { WorkerConfig } from './config';
@@ -24,9 +24,9 @@ export interface Operations {
   observer: ConsumerObserver;
   /** The HTTP server, when WORKER_HTTP_PORT is not 0. */
   http: WorkerHttpServer | undefined;
-  /** Start stream retention (call once the consumer group exists and the loop runs). */
-  startRetention(): void;
-  /** Stop retention, close the HTTP server and its probe connection; bounded in time. */
+  /** Start stream retention and group cleanup (call once the consumer group exists and the loop runs). */
+  startGroupMaintenance(): void;
+  /** Stop retention and group cleanup, close the HTTP server and its probe connection; bounded in time. */
   close(): Promise<void>;
 }
 
@@ -70,11 +70,12 @@ export async function startOperations(config: WorkerConfig, deps: OperationsDeps
   }
 
   let retention: Retention | undefined;
+  let cleanup: GroupCleanup | undefined;
   return {
     metrics,
     observer: metrics.observer,
     http,
-    startRetention() {
+    startGroupMaintenance() {
       retention ??= startRetention({
         redis: deps.redis,
         stream: consumer.stream,
@@ -82,10 +83,19 @@ export async function startOperations(config: WorkerConfig, deps: OperationsDeps
         logger: deps.logger.child({ component: 'retention' }),
         onTrim: metrics.recordTrim,
       });
+      cleanup ??= startGroupCleanup({
+        redis: deps.redis,
+        logger: deps.logger,
+        stream: consumer.stream,
+        group: consumer.group,
+        self: consumer.consumerName,
+        idleMs: config.consumerCleanupIdleMs,
+        onRemoved: () => metrics.recordConsumerRemoved(),
+      });
     },
     async close() {
       retention?.stop();
-      const results = await Promise.allSettled([http?.close(), probeSql?.end({ timeout: 1 })]);
+      const results = await Promise.allSettled([cleanup?.stop(), http?.close(), probeSql?.end({ timeout: 1 })]);
       for (const r of results) {
         if (r.status === 'rejected') deps.logger.warn({ err: toError(r.reason) }, 'Error while closing the HTTP server');
       }

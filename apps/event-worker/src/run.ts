@@ -63,6 +63,6 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<v
   if (shuttingDown) return;
   const consumer = startEventConsumer({ redis, sql, logger, config: config.consumer, observer: ops.observer });
   running.consumer = consumer;
-  ops.startRetention();
+  ops.startGroupMaintenance();
   await consumer.done;
 }

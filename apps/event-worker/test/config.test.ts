@@ -103,3 +103,22 @@ test.each([
   expect(message).toMatch(/^Invalid DATABASE_URL/);
   expect(message).not.toContain(password);
 });
+
+describe('--consumer-cleanup-idle-ms / CONSUMER_CLEANUP_IDLE_MS', () => {
+  test('default 1 h; env beats default; flag beats env; 0 turns it off', () => {
+    expect(parseWorkerConfig({}, {}).consumerCleanupIdleMs).toBe(3_600_000);
+    expect(parseWorkerConfig({}, { CONSUMER_CLEANUP_IDLE_MS: '600000' }).consumerCleanupIdleMs).toBe(600_000);
+    expect(parseWorkerConfig({ consumerCleanupIdleMs: '0' }, { CONSUMER_CLEANUP_IDLE_MS: '600000' }).consumerCleanupIdleMs).toBe(0);
+  });
+
+  test.each([
+    [{}, { CONSUMER_CLEANUP_IDLE_MS: 'soon' }, /Invalid CONSUMER_CLEANUP_IDLE_MS: expected an integer from 0 to 2592000000, got "soon"/],
+    [{ consumerCleanupIdleMs: '-1' }, {}, /Invalid --consumer-cleanup-idle-ms: expected an integer/],
+    // A live worker may be quiet for a block time: the threshold must be well past it.
+    [{ consumerCleanupIdleMs: '10000' }, {}, /Invalid --consumer-cleanup-idle-ms: expected 0 \(off\) or more than twice --block-ms \(10000\), got 10000/],
+    [{ blockMs: '100' }, { CONSUMER_CLEANUP_IDLE_MS: '150' }, /Invalid CONSUMER_CLEANUP_IDLE_MS: expected 0 \(off\) or more than twice --block-ms \(200\), got 150/],
+  ])('refuses %j %j', (flags, env, message) => {
+    expect(() => parseWorkerConfig(flags, env)).toThrow(ConfigError);
+    expect(() => parseWorkerConfig(flags, env)).toThrow(message);
+  });
+});

@@ -220,7 +220,7 @@ test('/metrics: per-type counters, dead letters by reason, durations, batch size
   expect(sample(after, `fuel_code_stream_lag{${group}}`)).toBe(2);
 
   // Retention: everything the group acknowledged goes; the two undelivered stay.
-  w.ops.startRetention();
+  w.ops.startGroupMaintenance();
   await waitFor(async () => (await w.redis.xlen(w.keys.stream)) === 2, 5000, { description: 'retention trim' });
   const trimmed = (await get(`${w.base}/metrics`)).text;
   expect(sample(trimmed, `fuel_code_stream_trimmed_entries_total{stream="${w.keys.stream}"}`)).toBe(values.length);

@@ -15,3 +15,4 @@ export { bisectRefused } from './pipeline/bisect';
 export { measureAttempts } from './pipeline/attempt-metrics';
 export { retryOutages } from './pipeline/outage-retry';
 export { breakOutages, createOutageBreaker, DEFAULT_OUTAGE_BREAKER, type OutageBreaker, type OutageBreakerOptions } from './pipeline/outage-breaker';
+export { cleanupIntervalMs, startGroupCleanup, type GroupCleanup, type GroupCleanupDeps } from './loop/group-cleanup';

@@ -87,16 +87,30 @@ test('stop in the middle of a batch: the batch is finished and acknowledged befo
   await expect(loop.handle.done).resolves.toBeUndefined();
 });
 
-test('a batch that does not finish within stopTimeoutMs is left pending, and stop returns anyway', async () => {
+test('a batch that does not finish within stopTimeoutMs is handed back (idle for everyone), and stop returns anyway', async () => {
   const never = gate();
   const handler = recordingHandler(() => never.opened.then(() => 'ack' as const));
   const loop = env.start(handler.handle, { stopTimeoutMs: 300 });
   const [id] = await env.publish('stuck');
   await waitFor(() => handler.seen.length === 1, 5000, { description: 'the batch in hand' });
   await loop.stop();
-  expect(loop.logs.find('Consumer did not finish its batch in time; leaving it pending')).toHaveLength(1);
-  expect(await env.ownerOf(id ?? '')).toBe(loop.name);
+  expect(loop.logs.find('Consumer did not finish its batch in time; handing it back')).toHaveLength(1);
+  expect(loop.logs.find('Handed back 1 pending entries')).toHaveLength(1);
+  const rows = (await env.redis.xpending(env.keys.stream, env.keys.group, '-', '+', 10)) as [string, string, number, number][];
+  expect(rows).toHaveLength(1);
+  expect(rows[0]?.[0]).toBe(id);
+  expect(rows[0]?.[2]).toBeGreaterThan(60_000);
   never.open();
+});
+
+test('stop: an entry awaiting its retry is read back and finished before stop returns', async () => {
+  const handler = recordingHandler((_, delivery) => (delivery === 1 ? 'retry' : 'ack'));
+  const loop = env.start(handler.handle, { claimIdleMs: 600_000 });
+  await env.publish('retry me');
+  await waitFor(() => handler.seen.length === 1, 5000, { description: 'the first delivery' });
+  await loop.stop();
+  expect(handler.seen.map((s) => s.delivery)).toEqual([1, 2]);
+  expect(await env.pending()).toBe(0);
 });
 
 test('the group is recreated when Redis loses it (NOGROUP), and new entries are handled', async () => {

@@ -66,3 +66,4 @@ export {
   type ByteLimits,
   type OversizedEntry,
 } from './bounded-read';
+export { HAND_BACK_IDLE_MS, handBackPending, refreshConsumer, removeIdleConsumers, type RemovedConsumer, type RemoveIdleConsumersResult } from './group-admin';

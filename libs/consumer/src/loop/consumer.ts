@@ -11,6 +11,7 @@ import { createAcker } from './acker';
 import { BlockingReader } from './blocking-reader';
 import { createBoundedReads } from './bounded-reads';
 import { createDispatch } from './dispatch';
+import { createKeepAlive } from './group-membership';
 import { InFlight } from './in-flight';
 import { createInHand } from './in-hand';
 import { createOwnPending } from './own-pending';
@@ -37,7 +38,10 @@ export interface ConsumerDeps {
 }
 
 export interface ConsumerHandle {
-  /** Stop reading, finish and ack the batches in hand, return within stopTimeoutMs. Idempotent. */
+  /**
+   * Stop reading; finish and ack the batches in hand and this consumer's other pending
+   * entries; hand back (idle for everyone) what is left after stopTimeoutMs. Idempotent.
+   */
   stop(): Promise<void>;
   counters(): Readonly<ConsumerCounters>;
   health(): ConsumerHealth;
@@ -69,9 +73,9 @@ function assemble(deps: ConsumerDeps) {
   const retryDelayMs = Math.min(500, Math.floor(config.claimIdleMs / 4));
   const dispatch = createDispatch({ redis, consumer, handle: deps.handle, signal, callRedis, inHand, acker, ownPending, retryDelayMs, logger, observer: deps.observer });
   return {
-    logger, controller, signal, counters, callRedis, batches, acker, ownPending, reader, inHand, dispatch,
+    logger, consumer, controller, signal, counters, callRedis, batches, acker, ownPending, reader, inHand, dispatch,
     reclaimer: createReclaimer({ reads, callRedis, signal, claimIdleMs: config.claimIdleMs, logger }),
-    readNew: createNewEntryReader({ consumer, reads, reader, callRedis, ownPending, signal, ...config }),
+    readNew: createNewEntryReader({ consumer, reads, reader, callRedis, ownPending, signal, ...config, onEmptyRead: createKeepAlive(redis, consumer, config.blockMs, logger) }),
     progress: createProgress({ redis, group: consumer, counters, statsIntervalMs: config.statsIntervalMs, logger }),
   };
 }
@@ -95,7 +99,7 @@ async function runLoop(deps: ConsumerDeps, p: Parts): Promise<void> {
       p.progress.tick();
     }
   } finally {
-    await finishInHand(p.batches, p.acker);
+    await finishInHand(p);
   }
 }
 
@@ -115,6 +119,6 @@ export function startConsumer(deps: ConsumerDeps): ConsumerHandle {
       p.reader.close();
     });
   done.catch(() => undefined);
-  const stop = createStop({ controller: p.controller, reader: p.reader, done, stopTimeoutMs: deps.config.stopTimeoutMs, inHand: p.inHand, counters: p.counters, logger: p.logger });
+  const stop = createStop({ redis: deps.redis, consumer: p.consumer, controller: p.controller, reader: p.reader, done, stopTimeoutMs: deps.config.stopTimeoutMs, inHand: p.inHand, counters: p.counters, logger: p.logger });
   return { stop, counters: () => p.counters, health: p.progress.health, done };
 }

@@ -25,17 +25,21 @@ export function createOwnPending(deps: OwnPendingDeps) {
     isDue: (now: number) => dueAt !== undefined && now >= dueAt,
     /** How long a blocking read may wait without delaying a due read-back. */
     blockFor: (blockMs: number, now: number) => (dueAt === undefined ? blockMs : Math.min(blockMs, Math.max(1, dueAt - now))),
-    /** Read back every own pending entry once (id 0, then after the last seen) and run each page. */
-    async drain(run: (batch: readonly StreamEntry[], origin: BatchOrigin) => Promise<void>): Promise<void> {
+    /**
+     * Read back every own pending entry once (id 0, then after the last seen) and run each page.
+     * `whileStopping`: the last pass of a stop, which goes on although stop was requested.
+     */
+    async drain(run: (batch: readonly StreamEntry[], origin: BatchOrigin) => Promise<void>, whileStopping = false): Promise<void> {
       await deps.settle();
       dueAt = undefined;
       let afterId = '0';
       for (;;) {
         const page = await deps.callRedis('reading own pending entries', () => deps.reads.ownPending(afterId));
-        if (page.lastId === undefined || deps.signal.aborted) return;
+        if (page.lastId === undefined || (deps.signal.aborted && !whileStopping)) break;
         await run(page.entries, 'own-pending');
         afterId = page.lastId;
       }
+      await deps.settle();
     },
   };
 }

@@ -14,6 +14,8 @@ export interface ReadNewDeps {
   batchSize: number;
   blockMs: number;
   maxBatchBytes: number;
+  /** After a blocking read that came back empty (a quiet stream): see createKeepAlive. */
+  onEmptyRead: () => void;
 }
 
 /**
@@ -29,7 +31,10 @@ export function createNewEntryReader(deps: ReadNewDeps): () => Promise<StreamEnt
     // Don't block past the moment this consumer's retries are due.
     const blockMs = deps.ownPending.blockFor(deps.blockMs, Date.now());
     const woken = await callRedis('waiting for new entries', () => deps.reader.read({ ...deps.consumer, count: 1, blockMs }));
-    if (woken.length === 0) return woken;
+    if (woken.length === 0) {
+      deps.onEmptyRead();
+      return woken;
+    }
     const first = await reads.withinLimit(woken);
     // A blocked read wakes on the first XADD of a burst (an ingest request is one pipeline of
     // XADDs): one more read without BLOCK takes the rest of it into the same batch, rather
