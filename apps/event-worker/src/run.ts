@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import { isTransientDbError, toError, TransientError } from '@fuel-code/core';
-import { createStopSignal, retryTransient, startConsumer, type ConsumerHandle } from '@fuel-code/consumer';
+import { retryTransient, type ConsumerHandle } from '@fuel-code/consumer';
 import { migrate } from '@fuel-code/db';
 import { closeClients, createRedis, createSql } from './clients';
 import type { WorkerConfig } from './config';
 import { startOperations } from './operations';
-import { createEventHandler } from './wire';
+import { startEventConsumer } from './wire';
 
 /** Hard limit for shutdown: the contract promises exit within 10 s of SIGTERM. */
 const SHUTDOWN_LIMIT_MS = 9500;
@@ -14,7 +14,7 @@ const SHUTDOWN_LIMIT_MS = 9500;
 export async function runWorker(config: WorkerConfig, logger: Logger): Promise<void> {
   const redis = createRedis(config, logger.child({ component: 'redis' }));
   const sql = createSql(config);
-  const boot = createStopSignal();
+  const boot = new AbortController();
   const running: { consumer?: ConsumerHandle } = {};
   let shuttingDown = false;
   // HTTP first: a booting worker already answers /healthz ("starting"), /readyz and /metrics.
@@ -32,7 +32,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<v
       process.exit(0);
     }, SHUTDOWN_LIMIT_MS);
     force.unref();
-    boot.trigger();
+    boot.abort();
     try {
       await running.consumer?.stop();
     } catch (err) {
@@ -56,13 +56,12 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<v
         throw err;
       }
     },
-    { signal: boot, logger },
+    { signal: boot.signal, logger },
   );
 
   // A signal during migrations: the shutdown already under way must not race a new consumer.
   if (shuttingDown) return;
-  const { registry } = createEventHandler(sql, logger);
-  const consumer = startConsumer({ redis, sql, registry, logger, config: config.consumer, observer: ops.observer });
+  const consumer = startEventConsumer({ redis, sql, logger, config: config.consumer, observer: ops.observer });
   running.consumer = consumer;
   ops.startGroupMaintenance();
   await consumer.done;

@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
-import { createDefaultRegistry } from '@fuel-code/core';
-import { startConsumer, type ConsumerHandle } from '@fuel-code/consumer';
+import type { ConsumerHandle } from '@fuel-code/consumer';
+import { startEventConsumer } from '../src/wire';
 import {
   captureLogs,
   createTestDatabase,
@@ -67,10 +67,9 @@ async function startWorkerParts(o: { databaseUrl?: string; blockMs?: number; hea
   redis.on('error', () => undefined);
   const running: { consumer?: ConsumerHandle } = {};
   const ops = await startOperations(config, { redis, logger: logs.logger, consumer: () => running.consumer });
-  const consumer = startConsumer({
+  const consumer = startEventConsumer({
     redis,
     sql: db.sql,
-    registry: createDefaultRegistry(),
     logger: logs.logger,
     config: { ...config.consumer, maxAttempts: 2 },
     backoff: { minTimeoutMs: 50, maxTimeoutMs: 300, reminderEveryMs: 10_000 },

@@ -1,7 +1,6 @@
 import type Redis from 'ioredis';
-import { createDefaultRegistry } from '@fuel-code/core';
-import { startConsumer } from '@fuel-code/consumer';
-import { acknowledge, deadLetter, ensureConsumerGroup, readFromStream } from '@fuel-code/stream';
+import { startEventConsumer } from '../src/wire';
+import { acknowledge, deadLetterAndAck, ensureConsumerGroup, readFromStream } from '@fuel-code/stream';
 import {
   captureLogs,
   createTestDatabase,
@@ -52,8 +51,18 @@ function json(stdout: string): Record<string, unknown> {
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
+/** A dead letter written the worker's way (deadLetterAndAck): its entry `streamId` added to a scratch stream and read by w1 first. */
 async function addDeadLetter(event: string | undefined, streamId: string, reason: 'invalid' | 'failed' = 'failed'): Promise<string> {
-  return deadLetter(redis, keys.deadLetter, { event, streamId, reason, error: `${reason}: boom`, attempts: 3, consumer: 'w1' });
+  const source = { stream: `${keys.deadLetter}:source:${streamId}`, group: 'source' };
+  try {
+    await redis.xadd(source.stream, streamId, 'event', event ?? '');
+    await ensureConsumerGroup(redis, source);
+    await readFromStream(redis, { ...source, consumer: 'w1', count: 1 });
+    const letter = { event, streamId, reason, error: `${reason}: boom`, attempts: 3, consumer: 'w1' };
+    return (await deadLetterAndAck(redis, { ...source, deadLetterStream: keys.deadLetter }, letter)) ?? '';
+  } finally {
+    await redis.del(source.stream);
+  }
 }
 
 test('status: stream length, group lag and pending, consumers with idle and pending, dead-letter count; table and --json', async () => {
@@ -148,10 +157,9 @@ test('dead-letters replay: --dry-run changes nothing; by id re-publishes and del
 
     // A worker consumes the replayed entry like any other.
     const logs = captureLogs('warn');
-    const consumer = startConsumer({
+    const consumer = startEventConsumer({
       redis,
       sql: db.sql,
-      registry: createDefaultRegistry(),
       logger: logs.logger,
       config: { stream: keys.stream, group: keys.group, deadLetterStream: keys.deadLetter, consumerName: 'replayer', batchSize: 10, inFlightBatches: 2, blockMs: 200, claimIdleMs: 60_000, maxAttempts: 3, statsIntervalMs: 60_000, stopTimeoutMs: 5000, stuckBatchMs: 60_000, maxEntryBytes: 1024 * 1024, maxBatchBytes: 4 * 1024 * 1024 },
     });

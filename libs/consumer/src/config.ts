@@ -1,4 +1,4 @@
-import type { OutageBreakerOptions } from './outage-breaker';
+import type { OutageBreakerOptions } from './pipeline/outage-breaker';
 
 export interface ConsumerConfig {
   stream: string;

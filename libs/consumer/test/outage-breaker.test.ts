@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 import { ProcessingError, TransientError } from '@fuel-code/core';
 import { captureLogs } from '@fuel-code/testing';
-import { createOutageBreaker } from '../src/outage-breaker';
+import { createOutageBreaker } from '../src/pipeline/outage-breaker';
 
 /** What processBatch rejects with when Postgres refuses: the driver's error under a ProcessingError. */
 function refused(code: string): ProcessingError {

@@ -15,24 +15,6 @@ export interface DeadLetter {
   failedAt?: Date;
 }
 
-/** XADD one dead letter (fields: docs/contract.md §2); returns its id in the dead-letter stream. */
-export async function deadLetter(redis: Redis, deadLetterStream: string, d: DeadLetter): Promise<string> {
-  const id = await redis.xadd(
-    deadLetterStream,
-    '*',
-    'event', d.event ?? '',
-    'stream_id', d.streamId,
-    'reason', d.reason,
-    'error', d.error,
-    'attempts', String(d.attempts),
-    'consumer', d.consumer,
-    'failed_at', (d.failedAt ?? new Date()).toISOString(),
-    ...(d.format ? ['format', d.format] : []),
-  );
-  if (!id) throw new Error(`XADD to ${deadLetterStream} returned no id`);
-  return id;
-}
-
 /*
  * Dead-letter an entry and acknowledge it as one atomic step, and only while the entry is
  * still pending in the group: if another consumer already took care of it (it was

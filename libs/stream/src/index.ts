@@ -5,19 +5,21 @@ export {
   compareIds,
   deliveryCounts,
   ensureConsumerGroup,
+  isNoGroupError,
   pendingCount,
   publish,
   publishEach,
   publishMany,
   readFromStream,
   readOwnPending,
+  recreateGroupIfLost,
   touchPending,
   type ConsumerRef,
   type GroupRef,
   type PublishOutcome,
   type ReadOptions,
 } from './stream';
-export { deadLetter, deadLetterAndAck, type DeadLetter, type DeadLetterReason, type DeadLetterTarget } from './dead-letter';
+export { deadLetterAndAck, type DeadLetter, type DeadLetterReason, type DeadLetterTarget } from './dead-letter';
 export {
   consumerInfos,
   groupInfos,

@@ -59,6 +59,28 @@ export async function ensureConsumerGroup(redis: Redis, { stream, group }: Group
   }
 }
 
+/** Whether Redis refused a command because the consumer group (or its stream) does not exist. */
+export function isNoGroupError(err: unknown): boolean {
+  return err instanceof Error && /NOGROUP/.test(err.message);
+}
+
+/**
+ * Run a consumer-group command; if the group is gone (NOGROUP: Redis restarted without its
+ * data, or someone deleted the stream), recreate it before passing the error on, so the
+ * caller's retry finds the group again. `onLost` is told first (to log it).
+ */
+export async function recreateGroupIfLost<T>(redis: Redis, ref: GroupRef, fn: () => Promise<T>, onLost?: () => void): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isNoGroupError(err)) {
+      onLost?.();
+      await ensureConsumerGroup(redis, ref);
+    }
+    throw err;
+  }
+}
+
 export interface ReadOptions extends ConsumerRef {
   count: number;
   /** Block up to this long for new entries; omit for no blocking. */

@@ -1,5 +1,4 @@
 import {
-  deadLetter,
   getDeadLetters,
   listDeadLetters,
   purgeDeadLetterIds,
@@ -7,12 +6,12 @@ import {
   replayDeadLetters,
   type DeadLetterReason,
 } from '@fuel-code/stream';
-import { useRedisKeys } from './helpers';
+import { addDeadLetterForTest, useRedisKeys } from './helpers';
 
 const ctx = useRedisKeys('stream-dl-admin');
 
 async function addDeadLetter(event: string | Buffer | undefined, streamId: string, reason: DeadLetterReason = 'failed'): Promise<string> {
-  return deadLetter(ctx.redis, ctx.keys.deadLetter, { event, streamId, reason, error: `boom ${streamId}`, attempts: 3, consumer: 'c1' });
+  return addDeadLetterForTest(ctx.redis, ctx.keys.deadLetter, { event, streamId, reason, error: `boom ${streamId}`, attempts: 3, consumer: 'c1' });
 }
 
 async function mainStream(): Promise<[Buffer, Buffer[]][]> {
@@ -66,7 +65,7 @@ test('replay --dry-run changes nothing', async () => {
 
 test('replay --all: every dead letter present at the start (paged), none written meanwhile; payload-less ones stay', async () => {
   const ids: string[] = [];
-  for (let i = 0; i < 250; i++) ids.push(await addDeadLetter(`{"n":${i}}`, `${i}-0`));
+  for (let i = 0; i < 250; i++) ids.push(await addDeadLetter(`{"n":${i}}`, `${i}-1`));
   const empty = await addDeadLetter(undefined, '999-0', 'invalid');
   const outcomes = await replayDeadLetters(ctx.redis, { all: true }, { stream: ctx.keys.stream, deadLetterStream: ctx.keys.deadLetter });
   expect(outcomes.filter((o) => o.status === 'replayed').map((o) => o.id)).toEqual(ids);

@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { deadLetterAndAck, type DeadLetter } from '@fuel-code/stream';
 import { createTestRedis, deleteKeys, uniqueStreamKeys, type TestStreamKeys } from '@fuel-code/testing';
 
 export interface PendingRow {
@@ -38,4 +39,25 @@ export async function pendingRows(redis: Redis, stream: string, group: string, c
 /** Make entries look idle for `idleMs` without sleeping (XCLAIM ... IDLE, JUSTID keeps the delivery count). */
 export async function setIdle(redis: Redis, stream: string, group: string, consumer: string, ids: string[], idleMs: number): Promise<void> {
   await redis.xclaim(stream, group, consumer, 0, ...ids, 'IDLE', idleMs, 'JUSTID');
+}
+
+let scratchCount = 0;
+
+/**
+ * Write a dead letter the way the consumer does (deadLetterAndAck, the one place that knows
+ * its fields): the entry is added under `d.streamId` to a scratch stream, read there by
+ * `d.consumer`, then dead-lettered into `deadLetterStream`. Returns the dead letter's id.
+ */
+export async function addDeadLetterForTest(redis: Redis, deadLetterStream: string, d: DeadLetter): Promise<string> {
+  const scratch = { stream: `${deadLetterStream}:source:${process.pid}:${++scratchCount}`, group: 'dead-letter-source' };
+  try {
+    await redis.xadd(scratch.stream, d.streamId, 'event', d.event ?? '');
+    await redis.xgroup('CREATE', scratch.stream, scratch.group, '0');
+    await redis.xreadgroup('GROUP', scratch.group, d.consumer, 'COUNT', 1, 'STREAMS', scratch.stream, '>');
+    const id = await deadLetterAndAck(redis, { ...scratch, deadLetterStream }, d);
+    if (id === undefined) throw new Error('the scratch entry was not pending');
+    return id;
+  } finally {
+    await redis.del(scratch.stream);
+  }
 }

@@ -1,5 +1,5 @@
-import { acknowledge, ensureConsumerGroup, groupInfos, publishMany, readFromStream, streamStatus, deadLetter } from '@fuel-code/stream';
-import { useRedisKeys } from './helpers';
+import { acknowledge, ensureConsumerGroup, groupInfos, publishMany, readFromStream, streamStatus } from '@fuel-code/stream';
+import { addDeadLetterForTest, useRedisKeys } from './helpers';
 
 const ctx = useRedisKeys('stream-info');
 
@@ -11,7 +11,7 @@ test('streamStatus: length, each group with lag, pending and oldest pending id, 
   const a = await readFromStream(redis, { ...keys, consumer: 'alpha', count: 3 });
   await readFromStream(redis, { ...keys, consumer: 'beta', count: 2 });
   await acknowledge(redis, keys, [a[0]?.id ?? '']);
-  await deadLetter(redis, keys.deadLetter, { event: 'x', streamId: '1-0', reason: 'invalid', error: 'e', attempts: 1, consumer: 'alpha' });
+  await addDeadLetterForTest(redis, keys.deadLetter, { event: 'x', streamId: '1-0', reason: 'invalid', error: 'e', attempts: 1, consumer: 'alpha' });
 
   const status = await streamStatus(redis, { stream: keys.stream, deadLetterStream: keys.deadLetter });
   expect(status).toMatchObject({ stream: keys.stream, exists: true, length: 10, deadLetterStream: keys.deadLetter, deadLetters: 1 });

@@ -1,5 +1,5 @@
-import { compareIds, deadLetter, ensureConsumerGroup, publish, publishMany, readFromStream } from '@fuel-code/stream';
-import { useRedisKeys } from './helpers';
+import { compareIds, ensureConsumerGroup, publish, publishMany, readFromStream } from '@fuel-code/stream';
+import { addDeadLetterForTest, useRedisKeys } from './helpers';
 
 const ctx = useRedisKeys('stream-publish');
 
@@ -90,12 +90,12 @@ describe('ensureConsumerGroup', () => {
   });
 });
 
-describe('deadLetter', () => {
+describe('a dead letter (deadLetterAndAck)', () => {
   test('writes every CONTRACT §2 field, the event byte for byte', async () => {
     const { redis, keys } = ctx;
     const event = Buffer.from([0xff, 0xfe, 0x00, 0x7b]);
     const failedAt = new Date('2024-05-06T07:08:09.010Z');
-    const id = await deadLetter(redis, keys.deadLetter, {
+    const id = await addDeadLetterForTest(redis, keys.deadLetter, {
       event,
       streamId: '1700000000000-3',
       reason: 'failed',
@@ -123,7 +123,7 @@ describe('deadLetter', () => {
   test('an undefined event is written empty, and failed_at defaults to now in ISO-8601', async () => {
     const { redis, keys } = ctx;
     const start = Date.now();
-    await deadLetter(redis, keys.deadLetter, {
+    await addDeadLetterForTest(redis, keys.deadLetter, {
       event: undefined,
       streamId: '1-0',
       reason: 'invalid',
@@ -145,7 +145,7 @@ describe('deadLetter', () => {
 
   test('a string event is written as is', async () => {
     const { redis, keys } = ctx;
-    await deadLetter(redis, keys.deadLetter, { event: '{"a":"é"}', streamId: '2-0', reason: 'invalid', error: 'x', attempts: 0, consumer: 'c' });
+    await addDeadLetterForTest(redis, keys.deadLetter, { event: '{"a":"é"}', streamId: '2-0', reason: 'invalid', error: 'x', attempts: 0, consumer: 'c' });
     const [entry] = await redis.xrange(keys.deadLetter, '-', '+');
     expect(entry?.[1].slice(0, 2)).toEqual(['event', '{"a":"é"}']);
   });

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { sqlStateOf, toError, TransientError } from '@fuel-code/core';
+import type { Middleware, StoreEvents } from './types';
 
 export interface OutageBreakerOptions {
   /** This many distinct events failing with one SQLSTATE within `windowMs` make that SQLSTATE an outage. */
@@ -30,6 +31,39 @@ interface CodeState {
   trippedAt: number | undefined;
 }
 
+/** Reset every code whose window passed with no failure; forget stale failures. */
+function sweep(codes: Map<string, CodeState>, at: number, windowMs: number, log: Logger): void {
+  for (const [code, state] of codes) {
+    if (at - state.lastFailureAt < windowMs) continue;
+    codes.delete(code);
+    if (state.trippedAt !== undefined) {
+      log.warn({ sqlstate: code, outageMs: at - state.trippedAt }, `Outage breaker reset: no failure with SQLSTATE ${code} for ${windowMs} ms`);
+    }
+  }
+}
+
+/** Count one event's failure with `code`; trips the code (and says so) at the distinct-event threshold. */
+function record(codes: Map<string, CodeState>, failure: { code: string; eventId: string; at: number }, deps: OutageBreakerOptions, log: Logger): CodeState {
+  const { code, eventId, at } = failure;
+  const state = codes.get(code) ?? { failures: new Map<string, number>(), lastFailureAt: at, trippedAt: undefined };
+  codes.set(code, state);
+  state.lastFailureAt = at;
+  state.failures.set(eventId, at);
+  for (const [id, when] of state.failures) if (at - when >= deps.windowMs) state.failures.delete(id);
+  if (state.trippedAt === undefined && state.failures.size >= deps.distinctEvents) {
+    state.trippedAt = at;
+    log.warn(
+      { sqlstate: code, distinctEvents: state.failures.size, windowMs: deps.windowMs },
+      `Outage breaker tripped: ${state.failures.size} distinct events failed with SQLSTATE ${code} within ${deps.windowMs} ms; treating it as an outage`,
+    );
+  }
+  return state;
+}
+
+function asOutage(code: string, err: unknown): TransientError {
+  return new TransientError('postgres', `SQLSTATE ${code} is failing many events (outage breaker): ${toError(err).message}`, { cause: err });
+}
+
 /**
  * The SQLSTATEs db-errors knows as an outage are few; a server can refuse writes with others
  * (an extension, a trigger, a managed provider's own codes). When several distinct events fail
@@ -48,42 +82,10 @@ export function createOutageBreaker(deps: OutageBreakerDeps) {
     if (resetTimer) return;
     resetTimer = setTimeout(() => {
       resetTimer = undefined;
-      sweep(now());
+      sweep(codes, now(), deps.windowMs, log);
       if ([...codes.values()].some((s) => s.trippedAt !== undefined)) watchForReset();
     }, deps.windowMs);
     resetTimer.unref();
-  }
-
-  /** Reset every code whose window passed with no failure; forget stale failures. */
-  function sweep(at: number): void {
-    for (const [code, state] of codes) {
-      if (at - state.lastFailureAt < deps.windowMs) continue;
-      codes.delete(code);
-      if (state.trippedAt !== undefined) {
-        log.warn({ sqlstate: code, outageMs: at - state.trippedAt }, `Outage breaker reset: no failure with SQLSTATE ${code} for ${deps.windowMs} ms`);
-      }
-    }
-  }
-
-  function record(code: string, eventId: string, at: number): CodeState {
-    const state = codes.get(code) ?? { failures: new Map<string, number>(), lastFailureAt: at, trippedAt: undefined };
-    codes.set(code, state);
-    state.lastFailureAt = at;
-    state.failures.set(eventId, at);
-    for (const [id, when] of state.failures) if (at - when >= deps.windowMs) state.failures.delete(id);
-    if (state.trippedAt === undefined && state.failures.size >= deps.distinctEvents) {
-      state.trippedAt = at;
-      watchForReset();
-      log.warn(
-        { sqlstate: code, distinctEvents: state.failures.size, windowMs: deps.windowMs },
-        `Outage breaker tripped: ${state.failures.size} distinct events failed with SQLSTATE ${code} within ${deps.windowMs} ms; treating it as an outage`,
-      );
-    }
-    return state;
-  }
-
-  function asOutage(code: string, err: unknown): TransientError {
-    return new TransientError('postgres', `SQLSTATE ${code} is failing many events (outage breaker): ${toError(err).message}`, { cause: err });
   }
 
   return {
@@ -93,15 +95,18 @@ export function createOutageBreaker(deps: OutageBreakerDeps) {
      */
     eventFailed(eventId: string, err: unknown): Error {
       const at = now();
-      sweep(at);
+      sweep(codes, at, deps.windowMs, log);
       const code = sqlStateOf(err);
       if (code === undefined || err instanceof TransientError || INPUT_CLASSES.has(code.slice(0, 2))) return toError(err);
-      return record(code, eventId, at).trippedAt === undefined ? toError(err) : asOutage(code, err);
+      const state = record(codes, { code, eventId, at }, deps, log);
+      if (state.trippedAt === undefined) return toError(err);
+      watchForReset();
+      return asOutage(code, err);
     },
     /** A batch failed with `err`: an outage if its SQLSTATE already is one (a batch is not a distinct event). */
     batchFailed(err: unknown): Error {
       const at = now();
-      sweep(at);
+      sweep(codes, at, deps.windowMs, log);
       const code = sqlStateOf(err);
       const state = code === undefined || err instanceof TransientError ? undefined : codes.get(code);
       if (!code || state?.trippedAt === undefined) return toError(err);
@@ -110,10 +115,25 @@ export function createOutageBreaker(deps: OutageBreakerDeps) {
     },
     /** The SQLSTATEs treated as an outage right now. */
     tripped(): string[] {
-      sweep(now());
+      sweep(codes, now(), deps.windowMs, log);
       return [...codes].filter(([, s]) => s.trippedAt !== undefined).map(([code]) => code);
     },
   };
 }
 
 export type OutageBreaker = ReturnType<typeof createOutageBreaker>;
+
+/**
+ * Put the breaker around a store attempt: a failure of one event counts towards its SQLSTATE
+ * tripping; a failure of a batch is an outage only when that SQLSTATE already is one.
+ */
+export function breakOutages(breaker: OutageBreaker): Middleware<StoreEvents> {
+  return (next) => async (batch, signal) => {
+    try {
+      return await next(batch, signal);
+    } catch (err) {
+      const only = batch.length === 1 ? batch[0] : undefined;
+      throw only ? breaker.eventFailed(only.event.id, err) : breaker.batchFailed(err);
+    }
+  };
+}

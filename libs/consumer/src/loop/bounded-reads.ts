@@ -12,10 +12,10 @@ import {
   type OversizedEntry,
   type StreamEntry,
 } from '@fuel-code/stream';
-import type { ConsumerConfig } from './config';
-import { notify, type ConsumerObserver } from './observer';
-import { redisCall, retryTransient, type RetryDeps } from './retry';
-import type { ConsumerCounters } from './stats';
+import type { ConsumerConfig } from '../config';
+import { notify, type ConsumerObserver } from '../observer';
+import { redisCall, retryTransient, type RetryDeps } from '../retry';
+import type { ConsumerCounters } from '../stats';
 
 export interface BoundedReadsDeps {
   redis: Redis;

@@ -1,5 +1,5 @@
-import { createDefaultRegistry } from '@fuel-code/core';
-import { startConsumer, type BatchOrigin } from '@fuel-code/consumer';
+import type { BatchOrigin } from '@fuel-code/consumer';
+import { startEventConsumer } from '../../src/wire';
 import { oversizedEntryError } from '@fuel-code/stream';
 import { captureLogs, gitCommitEvent, waitFor, type EnvelopeInput } from '@fuel-code/testing';
 import { consumerRedis, countEvents, field, groupPending, publishAll, readDeadLetters, useConsumerTestEnv } from './helpers';
@@ -99,10 +99,9 @@ test('a backlog of large but legal entries is read in batches cut by bytes, ever
   const batches: { size: number; origin: BatchOrigin }[] = [];
   const logs = captureLogs('info');
   const redis = consumerRedis('limits-batches');
-  const handle = startConsumer({
+  const handle = startEventConsumer({
     redis,
     sql: env.db.sql,
-    registry: createDefaultRegistry(),
     logger: logs.logger,
     observer: { onBatch: (size, origin) => batches.push({ size, origin }) },
     config: {

@@ -1,8 +1,9 @@
 import type Redis from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { Sql } from 'postgres';
-import { createDefaultRegistry, type HandlerRegistry } from '@fuel-code/core';
-import { startConsumer, type ConsumerConfig, type ConsumerHandle } from '@fuel-code/consumer';
+import type { HandlerRegistry } from '@fuel-code/core';
+import type { ConsumerConfig, ConsumerHandle } from '@fuel-code/consumer';
+import { startEventConsumer } from '../../src/wire';
 import { createRedisConnection } from '@fuel-code/stream';
 import {
   captureLogs,
@@ -45,10 +46,10 @@ export function runConsumer(
   const name = config.consumerName ?? `consumer-${process.pid}-${++counter}`;
   const logs = captureLogs('debug');
   const redis = consumerRedis(name, redisUrl, logs.logger.child({ component: 'redis' }));
-  const handle = startConsumer({
+  const handle = startEventConsumer({
     redis,
     sql,
-    registry: registry ?? createDefaultRegistry(),
+    ...(registry ? { registry } : {}),
     logger: logs.logger,
     backoff: { minTimeoutMs: 50, maxTimeoutMs: 500, reminderEveryMs: 2000 },
     config: {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ProcessResult } from '@fuel-code/core';
-import { notify, type ConsumerObserver, type UnhandledKind } from './observer';
-import type { ConsumerCounters } from './stats';
+import { notify, type ConsumerObserver, type UnhandledKind } from '../observer';
+import type { ConsumerCounters } from '../stats';
 
 /** Distinct unknown type names remembered for "log once"; past this each is logged again (bounded memory). */
 const MAX_REMEMBERED_TYPES = 1000;

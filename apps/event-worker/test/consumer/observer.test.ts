@@ -1,5 +1,5 @@
-import { createDefaultRegistry } from '@fuel-code/core';
-import { startConsumer, type ConsumerObserver } from '@fuel-code/consumer';
+import type { ConsumerObserver } from '@fuel-code/consumer';
+import { startEventConsumer } from '../../src/wire';
 import {
   captureLogs,
   createTestDatabase,
@@ -44,10 +44,9 @@ test('the observer hears every outcome by type, dead letters by reason and batch
   };
   const logs = captureLogs('debug');
   const consumerConn = consumerRedis('observer');
-  const handle = startConsumer({
+  const handle = startEventConsumer({
     redis: consumerConn,
     sql: db.sql,
-    registry: createDefaultRegistry(),
     logger: logs.logger,
     observer,
     backoff: { minTimeoutMs: 20, maxTimeoutMs: 100, reminderEveryMs: 10_000 },
