@@ -10,7 +10,7 @@ import {
   recentSessions,
   sessionEvents,
 } from '@fuel-code/console';
-import { deadLetter } from '@fuel-code/stream';
+import { deadLetterAndAck, ensureConsumerGroup, readFromStream } from '@fuel-code/stream';
 import { useStreamTestEnv, withDatabase } from '@fuel-code/testing';
 
 const ctx = useStreamTestEnv({ beforeAll, beforeEach, afterEach, afterAll }, { databaseLabel: 'console_read', keyLabel: 'console-read' });
@@ -20,9 +20,20 @@ async function addDeadLetters(n: number, at: (i: number) => { reason: 'invalid' 
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const { reason, type } = at(i);
-    ids.push(await deadLetter(ctx.redis, ctx.keys.deadLetter, { event: JSON.stringify({ id: `e${i}`, type }), streamId: `${i}-0`, reason, error: `err ${i}`, attempts: 3, consumer: 'c1' }));
+    ids.push(await deadLetterThroughConsumer(JSON.stringify({ id: `e${i}`, type }), `${i}-1`, reason, `err ${i}`));
   }
   return ids;
+}
+
+/** A dead letter written the way a worker writes one: read from a source stream, then moved. */
+async function deadLetterThroughConsumer(event: string, streamId: string, reason: 'invalid' | 'failed', error: string): Promise<string> {
+  const source = { stream: `${ctx.keys.deadLetter}:source`, group: 'source' };
+  await ctx.redis.xadd(source.stream, streamId, 'event', event);
+  await ensureConsumerGroup(ctx.redis, source);
+  await readFromStream(ctx.redis, { ...source, consumer: 'c1', count: 1 });
+  const id = await deadLetterAndAck(ctx.redis, { ...source, deadLetterStream: ctx.keys.deadLetter }, { event, streamId, reason, error, attempts: 3, consumer: 'c1' });
+  if (id === undefined) throw new Error(`dead letter for ${streamId} was not written`);
+  return id;
 }
 
 test('stream state: length, lag, pending and the oldest pending age; no group yet', async () => {
