@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
-import { deadLetter } from '@fuel-code/stream';
 import { freePort, sessionStartEvent, skillInvokeEvent, waitFor } from '@fuel-code/testing';
 import { launchChromium, screenshot, spawnConsole } from './browser';
+import { addDeadLetter } from './dead-letters';
 import { publishAll, spawnWorker, useWorkerProcessEnv } from './worker-process';
 
 /*
@@ -124,14 +124,14 @@ test('an operator logs in, opens a poison event, replays it once fixed, sees it 
 
   // Purge: the confirmation names the count; a dead letter written after it was shown survives.
   for (const n of [1, 2, 3]) {
-    await deadLetter(ctx.redis, ctx.keys.deadLetter, { event: `{"n":${n}}`, streamId: `${n}-0`, reason: 'invalid', error: 'not an envelope', attempts: 1, consumer: 'x' });
+    await addDeadLetter(ctx.redis, ctx.keys.deadLetter, { event: `{"n":${n}}`, streamId: `${n}-1`, reason: 'invalid', error: 'not an envelope', attempts: 1, consumer: 'x' });
   }
   await page.goto(`${base}/dead-letters`);
   await page.check('[data-select-all]');
   await page.click('button:has-text("Purge selected")');
   expect(await page.textContent('#confirm-text')).toContain('Purge 3 dead letters?');
   await screenshot(page, '08-purge-confirm');
-  const later = await deadLetter(ctx.redis, ctx.keys.deadLetter, { event: '{"n":4}', streamId: '4-0', reason: 'invalid', error: 'later', attempts: 1, consumer: 'x' });
+  const later = await addDeadLetter(ctx.redis, ctx.keys.deadLetter, { event: '{"n":4}', streamId: '4-1', reason: 'invalid', error: 'later', attempts: 1, consumer: 'x' });
   await page.click('button:has-text("Purge 3 dead letters")');
   await expect(page.textContent('.flash')).resolves.toContain('Purged 3 dead letters of the 3 confirmed.');
   expect((await ctx.redis.xrange(ctx.keys.deadLetter, '-', '+')).map(([id]) => id)).toEqual([later]);
@@ -141,7 +141,7 @@ test('an operator logs in, opens a poison event, replays it once fixed, sees it 
 
 test('without the cookie no page or endpoint gives data; a POST without the CSRF token is refused', async () => {
   const { base } = await startPipeline();
-  const dl = await deadLetter(ctx.redis, ctx.keys.deadLetter, { event: '{"secret":"s3cr3t"}', streamId: '1-0', reason: 'invalid', error: 'x', attempts: 1, consumer: 'x' });
+  const dl = await addDeadLetter(ctx.redis, ctx.keys.deadLetter, { event: '{"secret":"s3cr3t"}', streamId: '1-1', reason: 'invalid', error: 'x', attempts: 1, consumer: 'x' });
   for (const path of ['/', '/consumers', '/dead-letters', `/dead-letters/${dl}`, '/sessions', '/sessions/x']) {
     const res = await fetch(`${base}${path}`, { redirect: 'manual' });
     expect([res.status, res.headers.get('location')]).toEqual([303, '/login']);

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { startEventConsumer } from '../src/wire';
-import { acknowledge, deadLetterAndAck, ensureConsumerGroup, readFromStream } from '@fuel-code/stream';
+import { acknowledge, ensureConsumerGroup, readFromStream } from '@fuel-code/stream';
 import {
   captureLogs,
   createTestDatabase,
@@ -14,6 +14,7 @@ import {
   type TestDatabase,
   type TestStreamKeys,
 } from '@fuel-code/testing';
+import { addDeadLetter as addDeadLetterThroughGroup } from './dead-letters';
 import { WORKER_JS } from './worker-process';
 
 let redis: Redis;
@@ -52,17 +53,8 @@ function json(stdout: string): Record<string, unknown> {
 }
 
 /** A dead letter written the worker's way (deadLetterAndAck): its entry `streamId` added to a scratch stream and read by w1 first. */
-async function addDeadLetter(event: string | undefined, streamId: string, reason: 'invalid' | 'failed' = 'failed'): Promise<string> {
-  const source = { stream: `${keys.deadLetter}:source:${streamId}`, group: 'source' };
-  try {
-    await redis.xadd(source.stream, streamId, 'event', event ?? '');
-    await ensureConsumerGroup(redis, source);
-    await readFromStream(redis, { ...source, consumer: 'w1', count: 1 });
-    const letter = { event, streamId, reason, error: `${reason}: boom`, attempts: 3, consumer: 'w1' };
-    return (await deadLetterAndAck(redis, { ...source, deadLetterStream: keys.deadLetter }, letter)) ?? '';
-  } finally {
-    await redis.del(source.stream);
-  }
+function addDeadLetter(event: string | undefined, streamId: string, reason: 'invalid' | 'failed' = 'failed'): Promise<string> {
+  return addDeadLetterThroughGroup(redis, keys.deadLetter, { event, streamId, reason });
 }
 
 test('status: stream length, group lag and pending, consumers with idle and pending, dead-letter count; table and --json', async () => {
