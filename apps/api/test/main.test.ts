@@ -68,24 +68,24 @@ describe('node apps/api/dist/main.js: configuration errors exit 2 with a clear m
   test('without API_KEY', async () => {
     const c = runMain({ PORT: '0' });
     expect(await exitWithin(c, 10_000)).toEqual({ code: 2, signal: null });
-    expect(c.stderr()).toContain('API_KEY is required');
+    expect(c.stderr()).toContain('Missing API_KEY');
     expect(c.stdout()).toBe('');
   });
 
   test.each([['abc'], ['70000'], ['-1']])('with PORT=%s, naming PORT', async (port) => {
     const c = runMain(validEnv({ PORT: port }));
     expect(await exitWithin(c, 10_000)).toEqual({ code: 2, signal: null });
-    expect(c.stderr()).toContain(`PORT must be an integer from 0 to 65535`);
+    expect(c.stderr()).toContain(`Invalid PORT: expected an integer from 0 to 65535`);
     expect(c.stderr()).toContain(JSON.stringify(port));
   });
 
   test('with a bad LOG_LEVEL or REDIS_URL, naming the variable', async () => {
     const a = runMain(validEnv({ LOG_LEVEL: 'loud' }));
     expect((await exitWithin(a, 10_000)).code).toBe(2);
-    expect(a.stderr()).toContain('LOG_LEVEL must be one of');
+    expect(a.stderr()).toContain('Invalid LOG_LEVEL: expected one of');
     const b = runMain(validEnv({ REDIS_URL: 'http://127.0.0.1:6379' }));
     expect((await exitWithin(b, 10_000)).code).toBe(2);
-    expect(b.stderr()).toContain('REDIS_URL must use redis://');
+    expect(b.stderr()).toContain('Invalid REDIS_URL: expected a redis: or rediss: URL');
   });
 
   test.each([
@@ -95,7 +95,7 @@ describe('node apps/api/dist/main.js: configuration errors exit 2 with a clear m
   ])('with %s=%s, naming the variable', async (name, value) => {
     const c = runMain(validEnv({ [name]: value }));
     expect(await exitWithin(c, 10_000)).toEqual({ code: 2, signal: null });
-    expect(c.stderr()).toContain(`${name} must be an integer from `);
+    expect(c.stderr()).toContain(`Invalid ${name}: expected an integer from `);
     expect(c.stderr()).toContain(JSON.stringify(value));
   });
 });
