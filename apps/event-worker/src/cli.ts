@@ -2,8 +2,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { redactUrl, redactUrlIn, toError } from '@fuel-code/core';
 import { createRootLogger } from './clients';
 import type { Env, WorkerFlags } from './config';
-import { runMigrate } from './migrate-command';
-import { registerOperatorCommands } from './ops/commands';
+import { runMigrate } from './commands/migrate';
+import { registerOperatorCommands } from './commands/operator';
 import { runWorker } from './run';
 import { configOrExit, SilentFailure, UsageExit } from './usage';
 
