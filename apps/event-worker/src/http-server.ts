@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { toError } from '@fuel-code/core';
@@ -53,7 +53,11 @@ function listen(server: Server, port: number, host: string | undefined): Promise
 /** `GET /healthz`, `GET /readyz`, `GET /metrics` (and HEAD) on fastify, the API's HTTP stack. */
 export async function startHttpServer(o: HttpServerOptions): Promise<WorkerHttpServer> {
   // Probes come every few seconds: a line per request would drown the worker's own log.
-  const app = Fastify({ loggerInstance: o.logger as FastifyBaseLogger, disableRequestLogging: true, keepAliveTimeout: 5000 });
+  const app = Fastify({
+    loggerInstance: o.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    keepAliveTimeout: 5000,
+  });
   app.get('/healthz', (_req, reply) => sendProbe(reply, o.liveness()));
   app.get('/readyz', async (_req, reply) => sendProbe(reply, await o.readiness()));
   app.get('/metrics', async (_req, reply) => send(reply, 200, o.registry.contentType, await o.registry.metrics()));
