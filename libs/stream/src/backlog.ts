@@ -78,13 +78,11 @@ export class BacklogReadTimeoutError extends Error {
 }
 
 /** `promise`, or a rejection with BacklogReadTimeoutError once `timeoutMs` has passed. */
-async function withTimeout(promise: Promise<Backlog>, timeoutMs: number | undefined): Promise<Backlog> {
+function withTimeout(promise: Promise<Backlog>, timeoutMs: number | undefined): Promise<Backlog> {
   if (timeoutMs === undefined) return promise;
-  try {
-    return await untilAborted(promise, AbortSignal.timeout(timeoutMs));
-  } catch (err) {
+  return untilAborted(promise, AbortSignal.timeout(timeoutMs)).catch((err: unknown) => {
     throw err instanceof WaitAbortedError ? new BacklogReadTimeoutError(timeoutMs) : err;
-  }
+  });
 }
 
 /**
