@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import http from 'node:http';
+import { connect } from 'node:net';
 import path from 'node:path';
 import type Redis from 'ioredis';
 import { createTestRedis, deleteKeys, makeEvent, testRedisUrl, uniqueStreamKeys, waitFor, type TestStreamKeys } from '@fuel-code/testing';
@@ -166,5 +167,22 @@ describe('node apps/api/dist/main.js: a valid environment', () => {
       agent.destroy();
     }
     expect(await reader.xlen(keys.stream)).toBe(1);
+  });
+
+  test('a request that never finishes: the shutdown deadline passes and the API exits 1 (not clean)', async () => {
+    const c = runMain(validEnv());
+    const url = new URL(await listeningUrl(c));
+    const socket = connect(Number(url.port), url.hostname);
+    try {
+      // Headers promise a body that never comes: closing the server waits for this request.
+      socket.write(`POST /api/events/ingest HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${API_KEY}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`);
+      await waitFor(() => c.stdout().includes('"url":"/api/events/ingest"'), 10_000);
+      c.process.kill('SIGTERM');
+      expect(await exitWithin(c, 12_000)).toEqual({ code: 1, signal: null });
+      expect(c.stdout()).toContain('did not finish within 9000 ms');
+      expect(c.stdout()).not.toContain('Shut down cleanly');
+    } finally {
+      socket.destroy();
+    }
   });
 });
