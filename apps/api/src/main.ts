@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { ConfigError } from '@fuel-code/core';
+import { createShutdown } from '@fuel-code/runtime';
+import { closeRedisConnection, createRedisConnection, REDIS_ROLES, waitUntilReady } from '@fuel-code/stream';
 import { parseApiConfig, type ApiConfig } from './config';
-import { closeRedisClient, createRedisClient, waitUntilReady } from './redis';
 import { createServer, REDACTED_PATHS } from './server';
-import { installShutdownHandlers } from './shutdown';
 
 function loadConfigOrExit(): ApiConfig {
   try {
@@ -24,15 +24,19 @@ async function main(): Promise<void> {
     base: { service: 'fuel-code-api', pid: process.pid },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   });
-  const redis = createRedisClient(config.redisUrl, logger);
+  const redis = createRedisConnection({ url: config.redisUrl, logger: logger.child({ component: 'redis' }), ...REDIS_ROLES.api });
   const app = createServer({ redis, logger, config });
-  installShutdownHandlers({
+  // Stop accepting and let the requests in flight finish, then release Redis.
+  const shutdown = createShutdown({
     logger,
-    stop: async () => {
-      await app.close();
-      await closeRedisClient(redis);
-    },
+    exit: (code) => process.exit(code),
+    steps: [
+      { name: 'http server', run: () => app.close() },
+      { name: 'redis', run: () => closeRedisConnection(redis) },
+    ],
   });
+  process.on('SIGTERM', shutdown.onSignal);
+  process.on('SIGINT', shutdown.onSignal);
   // Without the offline queue, requests before the first connect would get 503; wait a
   // little for it, but serve anyway (health says 503) if Redis is down at boot.
   if (!(await waitUntilReady(redis, 5_000))) logger.warn('Redis is not reachable yet: serving 503 until it is');

@@ -77,10 +77,10 @@ describe('parseApiConfig', () => {
   test('API_KEY is required, and says how it is used', () => {
     for (const env of [{}, { API_KEY: '' }, { API_KEY: '   ' }]) {
       const err = configError(env);
-      expect(err.message).toContain('API_KEY is required');
+      expect(err.message).toContain('Missing API_KEY');
       expect(err.code).toBe('CONFIG_INVALID');
     }
-    expect(configError({ API_KEY: 'two words' }).message).toContain('API_KEY must not contain whitespace');
+    expect(configError({ API_KEY: 'two words' }).message).toBe('Invalid API_KEY: expected no whitespace (it travels as one header token)');
   });
 
   test('PORT must be an integer from 0 to 65535', () => {
@@ -88,21 +88,21 @@ describe('parseApiConfig', () => {
     expect(parseApiConfig({ API_KEY: 'k', PORT: '65535' }).port).toBe(65535);
     for (const bad of ['abc', '-1', '65536', '3.5', '1e3', '0x50', '80abc']) {
       const err = configError({ API_KEY: 'k', PORT: bad });
-      expect(err.message).toMatch(/^PORT must be an integer from 0 to 65535/);
+      expect(err.message).toMatch(/^Invalid PORT: expected an integer from 0 to 65535/);
       expect(err.message).toContain(JSON.stringify(bad));
     }
   });
 
   test('REDIS_URL must be a redis URL, and a bad one is not echoed (it may hold a password)', () => {
-    expect(configError({ API_KEY: 'k', REDIS_URL: 'not a url:pw' }).message).toMatch(/^REDIS_URL must be a URL/);
+    expect(configError({ API_KEY: 'k', REDIS_URL: 'not a url:pw' }).message).toMatch(/^Invalid REDIS_URL: expected a URL/);
     const err = configError({ API_KEY: 'k', REDIS_URL: 'http://user:hunter2@host:6379' });
-    expect(err.message).toMatch(/^REDIS_URL must use redis:\/\/ or rediss:\/\//);
+    expect(err.message).toMatch(/^Invalid REDIS_URL: expected a redis: or rediss: URL/);
     expect(err.message).not.toContain('hunter2');
   });
 
   test('LOG_LEVEL must be a pino level', () => {
     expect(parseApiConfig({ API_KEY: 'k', LOG_LEVEL: 'silent' }).logLevel).toBe('silent');
-    expect(configError({ API_KEY: 'k', LOG_LEVEL: 'loud' }).message).toMatch(/^LOG_LEVEL must be one of fatal, error, warn, info/);
+    expect(configError({ API_KEY: 'k', LOG_LEVEL: 'loud' }).message).toMatch(/^Invalid LOG_LEVEL: expected one of fatal, error, warn, info/);
   });
 
   test('limits and timeouts must be integers in range, and the message names the variable and the range', () => {
@@ -121,7 +121,7 @@ describe('parseApiConfig', () => {
     ];
     for (const [name, bad, range] of cases) {
       const err = configError({ API_KEY: 'k', [name]: bad });
-      expect(err.message).toBe(`${name} must be an integer ${range}, got ${JSON.stringify(bad)}`);
+      expect(err.message).toBe(`Invalid ${name}: expected an integer ${range}, got ${JSON.stringify(bad)}`);
     }
   });
 

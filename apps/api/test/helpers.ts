@@ -5,8 +5,8 @@ import { connect, createServer as createNetServer, type AddressInfo, type Socket
 import path from 'node:path';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
+import { createRedisConnection, REDIS_ROLES, waitUntilReady } from '@fuel-code/stream';
 import { waitFor } from '@fuel-code/testing';
-import { createRedisClient, waitUntilReady } from '../src/redis';
 import { createServer, type ServerConfig } from '../src/server';
 import type { FastifyInstance } from 'fastify';
 
@@ -27,7 +27,7 @@ export interface TestApp {
  * light-my-request, whose cookie@2 dependency is ESM-only and cannot load under jest.
  */
 export async function startApp(redisUrl: string, logger: Logger, config: Partial<ServerConfig> & { eventsStream: string }): Promise<TestApp> {
-  const redis = createRedisClient(redisUrl, logger);
+  const redis = createRedisConnection({ url: redisUrl, logger: logger.child({ component: 'redis' }), ...REDIS_ROLES.api });
   if (!(await waitUntilReady(redis, 10_000))) throw new Error(`Redis at ${redisUrl} is not ready`);
   const app = createServer({ redis, logger, config: { apiKey: API_KEY, ...config } });
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import http from 'node:http';
+import { connect } from 'node:net';
 import path from 'node:path';
 import type Redis from 'ioredis';
 import { createTestRedis, deleteKeys, makeEvent, testRedisUrl, uniqueStreamKeys, waitFor, type TestStreamKeys } from '@fuel-code/testing';
@@ -68,24 +69,24 @@ describe('node apps/api/dist/main.js: configuration errors exit 2 with a clear m
   test('without API_KEY', async () => {
     const c = runMain({ PORT: '0' });
     expect(await exitWithin(c, 10_000)).toEqual({ code: 2, signal: null });
-    expect(c.stderr()).toContain('API_KEY is required');
+    expect(c.stderr()).toContain('Missing API_KEY');
     expect(c.stdout()).toBe('');
   });
 
   test.each([['abc'], ['70000'], ['-1']])('with PORT=%s, naming PORT', async (port) => {
     const c = runMain(validEnv({ PORT: port }));
     expect(await exitWithin(c, 10_000)).toEqual({ code: 2, signal: null });
-    expect(c.stderr()).toContain(`PORT must be an integer from 0 to 65535`);
+    expect(c.stderr()).toContain(`Invalid PORT: expected an integer from 0 to 65535`);
     expect(c.stderr()).toContain(JSON.stringify(port));
   });
 
   test('with a bad LOG_LEVEL or REDIS_URL, naming the variable', async () => {
     const a = runMain(validEnv({ LOG_LEVEL: 'loud' }));
     expect((await exitWithin(a, 10_000)).code).toBe(2);
-    expect(a.stderr()).toContain('LOG_LEVEL must be one of');
+    expect(a.stderr()).toContain('Invalid LOG_LEVEL: expected one of');
     const b = runMain(validEnv({ REDIS_URL: 'http://127.0.0.1:6379' }));
     expect((await exitWithin(b, 10_000)).code).toBe(2);
-    expect(b.stderr()).toContain('REDIS_URL must use redis://');
+    expect(b.stderr()).toContain('Invalid REDIS_URL: expected a redis: or rediss: URL');
   });
 
   test.each([
@@ -95,7 +96,7 @@ describe('node apps/api/dist/main.js: configuration errors exit 2 with a clear m
   ])('with %s=%s, naming the variable', async (name, value) => {
     const c = runMain(validEnv({ [name]: value }));
     expect(await exitWithin(c, 10_000)).toEqual({ code: 2, signal: null });
-    expect(c.stderr()).toContain(`${name} must be an integer from `);
+    expect(c.stderr()).toContain(`Invalid ${name}: expected an integer from `);
     expect(c.stderr()).toContain(JSON.stringify(value));
   });
 });
@@ -167,5 +168,22 @@ describe('node apps/api/dist/main.js: a valid environment', () => {
       agent.destroy();
     }
     expect(await reader.xlen(keys.stream)).toBe(1);
+  });
+
+  test('a request that never finishes: the shutdown deadline passes and the API exits 1 (not clean)', async () => {
+    const c = runMain(validEnv());
+    const url = new URL(await listeningUrl(c));
+    const socket = connect(Number(url.port), url.hostname);
+    try {
+      // Headers promise a body that never comes: closing the server waits for this request.
+      socket.write(`POST /api/events/ingest HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${API_KEY}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`);
+      await waitFor(() => c.stdout().includes('"url":"/api/events/ingest"'), 10_000);
+      c.process.kill('SIGTERM');
+      expect(await exitWithin(c, 12_000)).toEqual({ code: 1, signal: null });
+      expect(c.stdout()).toContain('did not finish within 9000 ms');
+      expect(c.stdout()).not.toContain('Shut down cleanly');
+    } finally {
+      socket.destroy();
+    }
   });
 });

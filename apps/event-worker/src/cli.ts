@@ -2,9 +2,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { redactUrl, redactUrlIn, toError } from '@fuel-code/core';
 import { createRootLogger } from './clients';
 import type { Env, WorkerFlags } from './config';
-import { runMigrate } from './migrate-command';
+import { runMigrate } from './commands/migrate';
+import { registerOperatorCommands } from './commands/operator';
 import { registerConsoleCommand } from './console-command';
-import { registerOperatorCommands } from './ops/commands';
 import { runWorker } from './run';
 import { configOrExit, SilentFailure, UsageExit } from './usage';
 

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
-import { ConfigError, parseUrlFaithfully, redactUrl } from '@fuel-code/core';
+import { ConfigError } from '@fuel-code/core';
 import { DEFAULT_CONSUMER_CONFIG, type ConsumerConfig } from '@fuel-code/consumer';
+import { configReader, durationMs, integer, logLevel, name, url, type ConfigReader, type Env, type LogLevel } from '@fuel-code/runtime';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export type { Env, LogLevel } from '@fuel-code/runtime';
 
 export interface WorkerConfig {
   redisUrl: string;
@@ -35,59 +35,10 @@ export interface WorkerFlags {
   consumerCleanupIdleMs?: string;
 }
 
-export type Env = Readonly<Record<string, string | undefined>>;
-
 /** Long enough for a big batch, a reclaim round or a short outage; short enough to catch a hung loop. */
 export const HEALTH_MARGIN_MS = 30_000;
 export const RETENTION_INTERVAL_MS = 60_000;
 export const CONSUMER_CLEANUP_IDLE_MS = 3_600_000;
-
-export interface Source {
-  /** How the user named it: `--batch-size` or `EVENTS_STREAM`. */
-  name: string;
-  value: string;
-}
-
-/** flag > env > default: the first source that was given. */
-export function pick(flag: [string, string | undefined] | undefined, env: [string, string | undefined] | undefined): Source | undefined {
-  if (flag && flag[1] !== undefined) return { name: flag[0], value: flag[1] };
-  if (env && env[1] !== undefined && env[1] !== '') return { name: env[0], value: env[1] };
-  return undefined;
-}
-
-export function integer(source: Source | undefined, fallback: number, min: number, max: number): number {
-  if (!source) return fallback;
-  const n = Number(source.value);
-  if (!/^\d+$/.test(source.value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new ConfigError(`Invalid ${source.name}: expected an integer from ${min} to ${max}, got "${source.value}"`);
-  }
-  return n;
-}
-
-function url(source: Source | undefined, fallback: string, schemes: readonly string[]): string {
-  if (!source) return fallback;
-  const parsed = parseUrlFaithfully(source.value);
-  if (!parsed) {
-    // Also a URL whose password holds an unencoded '/', '?', '#': it would parse with part
-    // of the password taken for the host, port or path, and connect somewhere else.
-    throw new ConfigError(
-      `Invalid ${source.name}: expected a URL (${schemes.join(' or ')}) with any '/', '?', '#' or '@' in its user or password ` +
-        `percent-encoded (e.g. %2F), got "${redactUrl(source.value)}"`,
-    );
-  }
-  if (!schemes.includes(parsed.protocol)) {
-    throw new ConfigError(`Invalid ${source.name}: expected a ${schemes.join(' or ')} URL, got "${parsed.protocol}"`);
-  }
-  return source.value;
-}
-
-function name(source: Source | undefined, fallback: string): string {
-  if (!source) return fallback;
-  if (!/^\S{1,200}$/.test(source.value)) {
-    throw new ConfigError(`Invalid ${source.name}: expected 1 to 200 characters without spaces, got "${source.value}"`);
-  }
-  return source.value;
-}
 
 export function defaultConsumerName(pid: number = process.pid): string {
   return `${hostname()}-${pid}`;
@@ -96,16 +47,16 @@ export function defaultConsumerName(pid: number = process.pid): string {
 const MIB = 1024 * 1024;
 
 /** --max-entry-bytes and --max-batch-bytes; a batch must be able to hold the largest entry. */
-function byteLimits(flags: WorkerFlags, env: Env): Pick<ConsumerConfig, 'maxEntryBytes' | 'maxBatchBytes'> {
+function byteLimits(read: ConfigReader, flags: WorkerFlags): Pick<ConsumerConfig, 'maxEntryBytes' | 'maxBatchBytes'> {
   const d = DEFAULT_CONSUMER_CONFIG;
-  const entrySource = pick(['--max-entry-bytes', flags.maxEntryBytes], ['MAX_ENTRY_BYTES', env['MAX_ENTRY_BYTES']]);
-  const batchSource = pick(['--max-batch-bytes', flags.maxBatchBytes], ['MAX_BATCH_BYTES', env['MAX_BATCH_BYTES']]);
+  const entryPlace = { flag: ['--max-entry-bytes', flags.maxEntryBytes], env: 'MAX_ENTRY_BYTES' } as const;
+  const batchPlace = { flag: ['--max-batch-bytes', flags.maxBatchBytes], env: 'MAX_BATCH_BYTES' } as const;
   // Redis holds at most 512 MiB in one value.
-  const maxEntryBytes = integer(entrySource, d.maxEntryBytes, 1024, 512 * MIB);
-  const maxBatchBytes = integer(batchSource, d.maxBatchBytes, 1024, 1024 * MIB);
+  const maxEntryBytes = read.value(entryPlace, integer(1024, 512 * MIB), d.maxEntryBytes);
+  const maxBatchBytes = read.value(batchPlace, integer(1024, 1024 * MIB), d.maxBatchBytes);
   if (maxBatchBytes < maxEntryBytes) {
     throw new ConfigError(
-      `Invalid ${batchSource?.name ?? 'MAX_BATCH_BYTES'}: expected at least ${entrySource?.name ?? 'MAX_ENTRY_BYTES'} (${maxEntryBytes}), got ${maxBatchBytes}`,
+      `Invalid ${read.source(batchPlace)?.name ?? 'MAX_BATCH_BYTES'}: expected at least ${read.source(entryPlace)?.name ?? 'MAX_ENTRY_BYTES'} (${maxEntryBytes}), got ${maxBatchBytes}`,
     );
   }
   return { maxEntryBytes, maxBatchBytes };
@@ -116,12 +67,12 @@ function byteLimits(flags: WorkerFlags, env: Env): Pick<ConsumerConfig, 'maxEntr
  * says it is alive at least once per block time, so a threshold of two block times or less
  * could remove live workers (harmless, they come back on their next read, but noisy).
  */
-function cleanupIdleMs(flags: WorkerFlags, env: Env, blockMs: number): number {
-  const source = pick(['--consumer-cleanup-idle-ms', flags.consumerCleanupIdleMs], ['CONSUMER_CLEANUP_IDLE_MS', env['CONSUMER_CLEANUP_IDLE_MS']]);
-  const ms = integer(source, CONSUMER_CLEANUP_IDLE_MS, 0, 30 * 86_400_000);
+function cleanupIdleMs(read: ConfigReader, flags: WorkerFlags, blockMs: number): number {
+  const place = { flag: ['--consumer-cleanup-idle-ms', flags.consumerCleanupIdleMs], env: 'CONSUMER_CLEANUP_IDLE_MS' } as const;
+  const ms = read.value(place, integer(0, 30 * 86_400_000), CONSUMER_CLEANUP_IDLE_MS);
   if (ms !== 0 && ms <= 2 * blockMs) {
     throw new ConfigError(
-      `Invalid ${source?.name ?? 'CONSUMER_CLEANUP_IDLE_MS'}: expected 0 (off) or more than twice --block-ms (${2 * blockMs}), got ${ms}`,
+      `Invalid ${read.source(place)?.name ?? 'CONSUMER_CLEANUP_IDLE_MS'}: expected 0 (off) or more than twice --block-ms (${2 * blockMs}), got ${ms}`,
     );
   }
   return ms;
@@ -142,40 +93,32 @@ function refuseLoop(consumer: Pick<ConsumerConfig, 'stream' | 'deadLetterStream'
 
 /** Parse flags and environment once into a frozen config; a bad value throws ConfigError naming it. */
 export function parseWorkerConfig(flags: WorkerFlags, env: Env, pid: number = process.pid): WorkerConfig {
-  const logLevelSource = pick(undefined, ['LOG_LEVEL', env['LOG_LEVEL']]);
-  const logLevel = (logLevelSource?.value ?? 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) {
-    throw new ConfigError(`Invalid LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got "${logLevelSource?.value}"`);
-  }
+  const read = configReader(env);
   const d = DEFAULT_CONSUMER_CONFIG;
   const consumer: ConsumerConfig = Object.freeze({
-    stream: name(pick(undefined, ['EVENTS_STREAM', env['EVENTS_STREAM']]), d.stream),
-    group: name(pick(undefined, ['CONSUMER_GROUP', env['CONSUMER_GROUP']]), d.group),
-    consumerName: name(pick(['--consumer-name', flags.consumerName], ['CONSUMER_NAME', env['CONSUMER_NAME']]), defaultConsumerName(pid)),
-    deadLetterStream: name(pick(undefined, ['DEAD_LETTER_STREAM', env['DEAD_LETTER_STREAM']]), d.deadLetterStream),
-    batchSize: integer(pick(['--batch-size', flags.batchSize], undefined), d.batchSize, 1, 10_000),
-    inFlightBatches: integer(pick(['--in-flight-batches', flags.inFlightBatches], undefined), d.inFlightBatches, 1, 8),
-    blockMs: integer(pick(['--block-ms', flags.blockMs], undefined), d.blockMs, 1, 600_000),
-    claimIdleMs: integer(pick(['--claim-idle-ms', flags.claimIdleMs], undefined), d.claimIdleMs, 100, 86_400_000),
-    maxAttempts: integer(pick(['--max-attempts', flags.maxAttempts], undefined), d.maxAttempts, 1, 1000),
-    statsIntervalMs: integer(pick(['--stats-interval-ms', flags.statsIntervalMs], undefined), d.statsIntervalMs, 100, 86_400_000),
+    stream: read.value({ env: 'EVENTS_STREAM' }, name(), d.stream),
+    group: read.value({ env: 'CONSUMER_GROUP' }, name(), d.group),
+    consumerName: read.value({ flag: ['--consumer-name', flags.consumerName], env: 'CONSUMER_NAME' }, name(), defaultConsumerName(pid)),
+    deadLetterStream: read.value({ env: 'DEAD_LETTER_STREAM' }, name(), d.deadLetterStream),
+    batchSize: read.value({ flag: ['--batch-size', flags.batchSize] }, integer(1, 10_000), d.batchSize),
+    inFlightBatches: read.value({ flag: ['--in-flight-batches', flags.inFlightBatches] }, integer(1, 8), d.inFlightBatches),
+    blockMs: read.value({ flag: ['--block-ms', flags.blockMs] }, durationMs(1, 600_000), d.blockMs),
+    claimIdleMs: read.value({ flag: ['--claim-idle-ms', flags.claimIdleMs] }, durationMs(100, 86_400_000), d.claimIdleMs),
+    maxAttempts: read.value({ flag: ['--max-attempts', flags.maxAttempts] }, integer(1, 1000), d.maxAttempts),
+    statsIntervalMs: read.value({ flag: ['--stats-interval-ms', flags.statsIntervalMs] }, durationMs(100, 86_400_000), d.statsIntervalMs),
     stopTimeoutMs: d.stopTimeoutMs,
     stuckBatchMs: d.stuckBatchMs,
-    ...byteLimits(flags, env),
+    ...byteLimits(read, flags),
   });
   refuseLoop(consumer);
   return Object.freeze({
-    redisUrl: url(pick(undefined, ['REDIS_URL', env['REDIS_URL']]), 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
-    databaseUrl: url(
-      pick(undefined, ['DATABASE_URL', env['DATABASE_URL']]),
-      'postgres://postgres@127.0.0.1:5432/postgres',
-      ['postgres:', 'postgresql:'],
-    ),
-    logLevel,
-    httpPort: integer(pick(['--http-port', flags.httpPort], ['WORKER_HTTP_PORT', env['WORKER_HTTP_PORT']]), 9464, 0, 65_535),
+    redisUrl: read.value({ env: 'REDIS_URL' }, url(['redis:', 'rediss:']), 'redis://127.0.0.1:6379'),
+    databaseUrl: read.value({ env: 'DATABASE_URL' }, url(['postgres:', 'postgresql:']), 'postgres://postgres@127.0.0.1:5432/postgres'),
+    logLevel: read.value({ env: 'LOG_LEVEL' }, logLevel(), 'info'),
+    httpPort: read.value({ flag: ['--http-port', flags.httpPort], env: 'WORKER_HTTP_PORT' }, integer(0, 65_535), 9464),
     healthMarginMs: HEALTH_MARGIN_MS,
     retentionIntervalMs: RETENTION_INTERVAL_MS,
-    consumerCleanupIdleMs: cleanupIdleMs(flags, env, consumer.blockMs),
+    consumerCleanupIdleMs: cleanupIdleMs(read, flags, consumer.blockMs),
     consumer,
   });
 }

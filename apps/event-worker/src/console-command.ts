@@ -6,8 +6,9 @@ import { Option } from 'commander';
 import { ConfigError, redactUrl } from '@fuel-code/core';
 import { startConsole, type ConsoleConfig } from '@fuel-code/console';
 import { createSqlClient } from '@fuel-code/db';
-import { createRedisConnection } from '@fuel-code/stream';
-import { closeClients, createRootLogger } from './clients';
+import { createShutdown } from '@fuel-code/runtime';
+import { closeRedisConnection, createRedisConnection, REDIS_ROLES } from '@fuel-code/stream';
+import { createRootLogger } from './clients';
 import type { Env, WorkerConfig } from './config';
 import { parseConsoleConfig, type ConsoleFlags } from './console-config';
 import { configOrExit, UsageExit } from './usage';
@@ -22,20 +23,11 @@ Console environment (besides REDIS_URL, DATABASE_URL, EVENTS_STREAM, CONSUMER_GR
   CONSOLE_SECURE_COOKIE true when users reach the console over HTTPS (a TLS proxy): the cookie gets Secure
 Without a token off loopback the console refuses to start (exit 2).`;
 
-/** Redis reads for pages: a read waits at most this long (also for a reconnect), then the page says Redis did not answer. */
-const CONSOLE_REDIS_TIMEOUT_MS = 3_000;
 /** A page query that runs longer is cancelled: the console must never load the database the workers write to. */
 const CONSOLE_STATEMENT_TIMEOUT_MS = 5_000;
 
 function createConsoleClients(config: WorkerConfig, logger: Logger): { redis: Redis; sql: Sql } {
-  const redis = createRedisConnection({
-    url: config.redisUrl,
-    logger: logger.child({ component: 'redis' }),
-    connectionName: 'fuel-code-console',
-    commandTimeoutMs: CONSOLE_REDIS_TIMEOUT_MS,
-    queueWhileDisconnected: true,
-    reconnectDelayMs: (attempt) => Math.min(attempt * 200, 2000),
-  });
+  const redis = createRedisConnection({ url: config.redisUrl, logger: logger.child({ component: 'redis' }), ...REDIS_ROLES.console });
   const sql = createSqlClient({ url: config.databaseUrl, max: 4, applicationName: 'fuel-code-console', statementTimeoutMs: CONSOLE_STATEMENT_TIMEOUT_MS });
   return { redis, sql };
 }
@@ -43,26 +35,25 @@ function createConsoleClients(config: WorkerConfig, logger: Logger): { redis: Re
 /** `console`: serve the web console until SIGTERM/SIGINT. Reads Redis and PostgreSQL; never consumes the stream. */
 async function runConsole(config: WorkerConfig, consoleConfig: ConsoleConfig, logger: Logger): Promise<void> {
   const { redis, sql } = createConsoleClients(config, logger);
-  let running;
+  const running: { console?: { close(): Promise<void> } } = {};
+  const shutdown = createShutdown({
+    logger,
+    exit: (code) => process.exit(code),
+    cleanMessage: 'Console stopped',
+    steps: [
+      { name: 'console', run: () => running.console?.close() },
+      { name: 'redis', run: () => closeRedisConnection(redis) },
+      { name: 'postgres', run: () => sql.end({ timeout: 2 }) },
+    ],
+  });
+  process.on('SIGTERM', shutdown.onSignal);
+  process.on('SIGINT', shutdown.onSignal);
   try {
-    running = await startConsole({ redis, sql, logger, config: consoleConfig });
+    running.console = await startConsole({ redis, sql, logger, config: consoleConfig });
   } catch (err) {
-    await closeClients(redis, sql, logger);
+    await Promise.allSettled([closeRedisConnection(redis), sql.end({ timeout: 2 })]);
     throw err;
   }
-  const served = running;
-  let stopping = false;
-  const stop = async (signalName: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info(`${signalName} received: stopping the console`);
-    await served.close();
-    await closeClients(redis, sql, logger);
-    logger.info('Console stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
   // Served until a signal: the action's promise never settles, so main() does not exit.
   await new Promise<never>(() => undefined);
 }

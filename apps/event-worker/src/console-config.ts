@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '@fuel-code/core';
 import { CONSOLE_DEFAULTS, isLoopbackHost, parseWorkerUrls, type ConsoleConfig } from '@fuel-code/console';
-import { integer, pick, type Env, type WorkerConfig } from './config';
+import { boolean, configReader, integer, matching, type ConfigReader, type Env } from '@fuel-code/runtime';
+import type { WorkerConfig } from './config';
 
 /** `console` flags as commander hands them over. There is no --token: a flag shows in `ps`; --token-file does not. */
 export interface ConsoleFlags {
@@ -15,8 +16,8 @@ export interface ConsoleFlags {
 /** Long enough not to be guessed, short enough to paste. */
 export const MIN_TOKEN_LENGTH = 16;
 
-function token(flags: ConsoleFlags, env: Env, readFile: (path: string) => string): string | undefined {
-  const file = pick(['--token-file', flags.tokenFile], ['CONSOLE_TOKEN_FILE', env['CONSOLE_TOKEN_FILE']]);
+function token(read: ConfigReader, flags: ConsoleFlags, readFile: (path: string) => string): string | undefined {
+  const file = read.source({ flag: ['--token-file', flags.tokenFile], env: 'CONSOLE_TOKEN_FILE' });
   let value: string | undefined;
   let name = 'CONSOLE_TOKEN';
   if (file) {
@@ -27,7 +28,7 @@ function token(flags: ConsoleFlags, env: Env, readFile: (path: string) => string
     }
     name = file.name;
   } else {
-    value = env['CONSOLE_TOKEN'] === '' ? undefined : env['CONSOLE_TOKEN'];
+    value = read.source({ env: 'CONSOLE_TOKEN' })?.value;
   }
   if (value !== undefined && (value.length < MIN_TOKEN_LENGTH || /\s/.test(value))) {
     // Never echo the value: it is a secret, even a bad one.
@@ -36,23 +37,7 @@ function token(flags: ConsoleFlags, env: Env, readFile: (path: string) => string
   return value;
 }
 
-function host(flags: ConsoleFlags, env: Env): string {
-  const source = pick(['--host', flags.host], ['CONSOLE_HOST', env['CONSOLE_HOST']]);
-  if (!source) return CONSOLE_DEFAULTS.host;
-  if (!/^[\w.:[\]-]{1,255}$/.test(source.value)) {
-    throw new ConfigError(`Invalid ${source.name}: expected a host name or IP address to listen on, got "${source.value}"`);
-  }
-  return source.value;
-}
-
-function booleanFlag(flag: boolean | undefined, envName: string, env: Env): boolean {
-  if (flag !== undefined) return flag;
-  const raw = env[envName];
-  if (raw === undefined || raw === '') return false;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw new ConfigError(`Invalid ${envName}: expected true or false, got "${raw}"`);
-}
+const listenHost = matching(/^[\w.:[\]-]{1,255}$/, 'expected a host name or IP address to listen on');
 
 /**
  * The console's config: flag > env > default, frozen. Stream, group, dead-letter stream and
@@ -65,26 +50,28 @@ export function parseConsoleConfig(
   worker: Pick<WorkerConfig, 'consumer'>,
   readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
 ): ConsoleConfig {
-  const listenHost = host(flags, env);
-  const consoleToken = token(flags, env, readFile);
-  if (consoleToken === undefined && !isLoopbackHost(listenHost)) {
+  const read = configReader(env);
+  const host = read.value({ flag: ['--host', flags.host], env: 'CONSOLE_HOST' }, listenHost, CONSOLE_DEFAULTS.host);
+  const consoleToken = token(read, flags, readFile);
+  if (consoleToken === undefined && !isLoopbackHost(host)) {
     throw new ConfigError(
-      `CONSOLE_TOKEN is required when the console listens beyond loopback (CONSOLE_HOST/--host is "${listenHost}"): ` +
+      `CONSOLE_TOKEN is required when the console listens beyond loopback (CONSOLE_HOST/--host is "${host}"): ` +
         `set CONSOLE_TOKEN or --token-file (at least ${MIN_TOKEN_LENGTH} characters), or listen on 127.0.0.1`,
     );
   }
-  const urlsSource = pick(['--worker-urls', flags.workerUrls], ['CONSOLE_WORKER_URLS', env['CONSOLE_WORKER_URLS']]);
+  const urlsSource = read.source({ flag: ['--worker-urls', flags.workerUrls], env: 'CONSOLE_WORKER_URLS' });
   const urls = urlsSource ? parseWorkerUrls(urlsSource.value) : { urls: new Map<string, string>() };
   if ('error' in urls) throw new ConfigError(`Invalid ${urlsSource?.name ?? 'CONSOLE_WORKER_URLS'}: ${urls.error}`);
   return Object.freeze({
-    host: listenHost,
-    port: integer(pick(['--port', flags.port], ['CONSOLE_PORT', env['CONSOLE_PORT']]), CONSOLE_DEFAULTS.port, 1, 65_535),
+    host,
+    port: read.value({ flag: ['--port', flags.port], env: 'CONSOLE_PORT' }, integer(1, 65_535), CONSOLE_DEFAULTS.port),
     token: consoleToken,
     stream: worker.consumer.stream,
     group: worker.consumer.group,
     deadLetterStream: worker.consumer.deadLetterStream,
     workerUrls: urls.urls,
-    secureCookie: booleanFlag(flags.secureCookie, 'CONSOLE_SECURE_COOKIE', env),
+    // A boolean flag is given or not; only the variable has text to parse.
+    secureCookie: flags.secureCookie ?? read.value({ env: 'CONSOLE_SECURE_COOKIE' }, boolean(), false),
     sessionTtlMs: CONSOLE_DEFAULTS.sessionTtlMs,
     sampleIntervalMs: CONSOLE_DEFAULTS.sampleIntervalMs,
     deadConsumerIdleMs: CONSOLE_DEFAULTS.deadConsumerIdleMs,

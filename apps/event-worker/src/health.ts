@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 import type { Sql } from 'postgres';
 import { toError } from '@fuel-code/core';
 import { recycleSqlClient } from '@fuel-code/db';
+import { within } from '@fuel-code/runtime';
 import type { ConsumerHealth } from '@fuel-code/consumer';
 
 export interface Probe {
@@ -37,16 +38,6 @@ export function liveness(o: LivenessOptions): Probe {
   const last = Math.max(health.lastProgressAt, o.lastActivityAt?.() ?? 0);
   const body = { lastProgressAt: new Date(last).toISOString(), sinceMs: now - last, thresholdMs: o.staleAfterMs };
   return now - last <= o.staleAfterMs ? { ok: true, body: { status: 'ok', ...body } } : { ok: false, body: { status: 'stuck', ...body } };
-}
-
-/** Race a promise against a deadline (the promise's own late failure is swallowed). */
-export function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  promise.catch(() => undefined);
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 async function check(fn: () => Promise<unknown>, timeoutMs: number): Promise<string> {

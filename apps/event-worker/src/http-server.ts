@@ -1,14 +1,16 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { toError } from '@fuel-code/core';
+import { untilAborted } from '@fuel-code/runtime';
 import type { Probe } from './health';
 
 export interface HttpServerOptions {
   /** 0 picks a free port (tests); the worker never passes 0, which means "off" there. */
   port: number;
-  /** Default: every interface. */
+  /** Default: every interface (IPv6 and IPv4, as Node's own default). */
   host?: string;
   logger: Logger;
   liveness: () => Probe;
@@ -22,72 +24,69 @@ export interface WorkerHttpServer {
   close(): Promise<void>;
 }
 
-function send(res: ServerResponse, req: IncomingMessage, status: number, contentType: string, body: string): void {
-  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
-  res.end(req.method === 'HEAD' ? undefined : body);
+const JSON_TYPE = 'application/json; charset=utf-8';
+const PATHS = ['/healthz', '/readyz', '/metrics'];
+
+function send(reply: FastifyReply, status: number, contentType: string, body: string): FastifyReply {
+  return reply.code(status).header('cache-control', 'no-store').type(contentType).send(body);
 }
 
-function sendProbe(res: ServerResponse, req: IncomingMessage, probe: Probe): void {
-  send(res, req, probe.ok ? 200 : 503, 'application/json; charset=utf-8', `${JSON.stringify(probe.body)}\n`);
+function sendProbe(reply: FastifyReply, probe: Probe): FastifyReply {
+  return send(reply, probe.ok ? 200 : 503, JSON_TYPE, `${JSON.stringify(probe.body)}\n`);
 }
 
-/** `GET /healthz`, `GET /readyz`, `GET /metrics` on node:http. */
-export async function startHttpServer(o: HttpServerOptions): Promise<WorkerHttpServer> {
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      send(res, req, 405, 'application/json; charset=utf-8', '{"error":"method not allowed"}\n');
-      return;
-    }
-    switch (path) {
-      case '/healthz':
-        return sendProbe(res, req, o.liveness());
-      case '/readyz':
-        return sendProbe(res, req, await o.readiness());
-      case '/metrics':
-        return send(res, req, 200, o.registry.contentType, await o.registry.metrics());
-      default:
-        send(res, req, 404, 'application/json; charset=utf-8', '{"error":"not found","paths":["/healthz","/readyz","/metrics"]}\n');
-    }
-  };
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      o.logger.warn({ err: toError(err), url: req.url }, 'HTTP request failed');
-      if (!res.headersSent) send(res, req, 500, 'application/json; charset=utf-8', '{"error":"internal error"}\n');
-      else res.destroy();
-    });
-  });
-  server.keepAliveTimeout = 5000;
-
-  await new Promise<void>((resolve, reject) => {
+/** Node's own listen: with no host it takes every interface, IPv6 when there is one, else IPv4. */
+function listen(server: Server, port: number, host: string | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      reject(new Error(`cannot listen on HTTP port ${o.port}: ${err.code === 'EADDRINUSE' ? 'address already in use (set WORKER_HTTP_PORT or --http-port to another port, or 0 to turn HTTP off)' : err.message}`));
+      const why = err.code === 'EADDRINUSE' ? 'address already in use (set WORKER_HTTP_PORT or --http-port to another port, or 0 to turn HTTP off)' : err.message;
+      reject(new Error(`cannot listen on HTTP port ${port}: ${why}`));
     };
     server.once('error', onError);
-    server.listen(o.port, o.host, () => {
+    server.listen(port, host, () => {
       server.off('error', onError);
       resolve();
     });
   });
-  server.on('error', (err) => o.logger.warn({ err }, 'HTTP server error'));
-  const port = (server.address() as AddressInfo).port;
+}
+
+/** `GET /healthz`, `GET /readyz`, `GET /metrics` (and HEAD) on fastify, the API's HTTP stack. */
+export async function startHttpServer(o: HttpServerOptions): Promise<WorkerHttpServer> {
+  // Probes come every few seconds: a line per request would drown the worker's own log.
+  const app = Fastify({
+    loggerInstance: o.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    keepAliveTimeout: 5000,
+  });
+  app.get('/healthz', (_req, reply) => sendProbe(reply, o.liveness()));
+  app.get('/readyz', async (_req, reply) => sendProbe(reply, await o.readiness()));
+  app.get('/metrics', async (_req, reply) => send(reply, 200, o.registry.contentType, await o.registry.metrics()));
+  app.setNotFoundHandler((req: FastifyRequest, reply: FastifyReply) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return send(reply.header('allow', 'GET, HEAD'), 405, JSON_TYPE, '{"error":"method not allowed"}\n');
+    }
+    return send(reply, 404, JSON_TYPE, `${JSON.stringify({ error: 'not found', paths: PATHS })}\n`);
+  });
+  app.setErrorHandler((err, req, reply) => {
+    o.logger.warn({ err: toError(err), url: req.url }, 'HTTP request failed');
+    return send(reply, 500, JSON_TYPE, '{"error":"internal error"}\n');
+  });
+  await app.ready();
+  await listen(app.server, o.port, o.host);
+  app.server.on('error', (err) => o.logger.warn({ err }, 'HTTP server error'));
+  const port = (app.server.address() as AddressInfo).port;
   o.logger.info({ port }, `Worker HTTP server listening on port ${port} (/healthz, /readyz, /metrics)`);
 
   let closing: Promise<void> | undefined;
   return {
     port,
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 1000);
-        timer.unref();
-        server.close(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-        server.closeAllConnections();
-      });
+      closing ??= (async () => {
+        const closed = app.close();
+        // Probes hold kept-alive sockets: drop them rather than wait out their idle timeout.
+        app.server.closeAllConnections();
+        await untilAborted(closed, AbortSignal.timeout(1000)).catch(() => undefined);
+      })();
       return closing;
     },
   };

@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { toError } from '@fuel-code/core';
 import type { ConsumerObserver } from '@fuel-code/consumer';
+import { within } from '@fuel-code/runtime';
 import { groupInfos, type TrimResult } from '@fuel-code/stream';
-import { within } from './health';
 
 export interface MetricsOptions {
   /** The command connection: stream gauges are read from it at each scrape. */

@@ -1,8 +1,11 @@
 import type { Logger } from 'pino';
-import { isTransientDbError, toError, TransientError } from '@fuel-code/core';
+import type { Sql } from 'postgres';
+import { classifyDbError, TransientError } from '@fuel-code/core';
 import { retryTransient, type ConsumerHandle } from '@fuel-code/consumer';
-import { migrate } from '@fuel-code/db';
-import { closeClients, createRedis, createSql } from './clients';
+import { migrate, type MigrationReport } from '@fuel-code/db';
+import { createShutdown } from '@fuel-code/runtime';
+import { closeRedisConnection, createRedisConnection, REDIS_ROLES } from '@fuel-code/stream';
+import { createSql } from './clients';
 import type { WorkerConfig } from './config';
 import { startOperations } from './operations';
 import { startEventConsumer } from './wire';
@@ -10,57 +13,44 @@ import { startEventConsumer } from './wire';
 /** Hard limit for shutdown: the contract promises exit within 10 s of SIGTERM. */
 const SHUTDOWN_LIMIT_MS = 9500;
 
+/** Migrations, with a database that does not answer (yet) reported as an outage to wait out. */
+async function migrateOnceReachable(sql: Sql, logger: Logger): Promise<MigrationReport> {
+  try {
+    return await migrate({ sql, logger });
+  } catch (err) {
+    const classified = classifyDbError(err);
+    throw classified instanceof TransientError ? classified : err;
+  }
+}
+
 /** `run`: migrate, start the consumer, and stop cleanly on SIGTERM/SIGINT. */
 export async function runWorker(config: WorkerConfig, logger: Logger): Promise<void> {
-  const redis = createRedis(config, logger.child({ component: 'redis' }));
+  const redis = createRedisConnection({ url: config.redisUrl, logger: logger.child({ component: 'redis' }), ...REDIS_ROLES.worker });
   const sql = createSql(config);
-  const boot = new AbortController();
   const running: { consumer?: ConsumerHandle } = {};
-  let shuttingDown = false;
   // HTTP first: a booting worker already answers /healthz ("starting"), /readyz and /metrics.
   const ops = await startOperations(config, { redis, logger, consumer: () => running.consumer });
 
-  const shutdown = async (signalName: string) => {
-    if (shuttingDown) {
-      logger.warn(`Second ${signalName}: exiting now`);
-      process.exit(1);
-    }
-    shuttingDown = true;
-    logger.info(`${signalName} received: shutting down`);
-    const force = setTimeout(() => {
-      logger.error('Shutdown took too long: exiting anyway');
-      process.exit(0);
-    }, SHUTDOWN_LIMIT_MS);
-    force.unref();
-    boot.abort();
-    try {
-      await running.consumer?.stop();
-    } catch (err) {
-      logger.error({ err: toError(err) }, 'Error while stopping the consumer');
-    }
-    await Promise.all([ops.close(), closeClients(redis, sql, logger)]);
-    logger.info('Worker stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  const shutdown = createShutdown({
+    logger,
+    deadlineMs: SHUTDOWN_LIMIT_MS,
+    exit: (code) => process.exit(code),
+    cleanMessage: 'Worker stopped',
+    steps: [
+      { name: 'consumer', run: () => running.consumer?.stop() },
+      { name: 'http server and retention', run: () => ops.close() },
+      { name: 'redis', run: () => closeRedisConnection(redis) },
+      { name: 'postgres', run: () => sql.end({ timeout: 2 }) },
+    ],
+  });
+  process.on('SIGTERM', shutdown.onSignal);
+  process.on('SIGINT', shutdown.onSignal);
 
   // Postgres may still be starting when the container boots: wait for it, don't crash-loop.
-  await retryTransient(
-    'applying migrations',
-    async () => {
-      try {
-        return await migrate({ sql, logger });
-      } catch (err) {
-        if (isTransientDbError(err)) throw new TransientError('postgres', toError(err).message, { cause: err });
-        throw err;
-      }
-    },
-    { signal: boot.signal, logger },
-  );
+  await retryTransient('applying migrations', () => migrateOnceReachable(sql, logger), { signal: shutdown.signal, logger });
 
   // A signal during migrations: the shutdown already under way must not race a new consumer.
-  if (shuttingDown) return;
+  if (shutdown.signal.aborted) return;
   const consumer = startEventConsumer({ redis, sql, logger, config: config.consumer, observer: ops.observer });
   running.consumer = consumer;
   ops.startGroupMaintenance();

@@ -1,4 +1,5 @@
 import { ConfigError } from '@fuel-code/core';
+import { integer, parseSource } from '@fuel-code/runtime';
 import { parseWorkerConfig, type Env, type WorkerConfig, type WorkerFlags } from './config';
 
 /** Exit code 2: the command line or environment is wrong. */
@@ -19,9 +20,10 @@ export function configOrExit(flags: WorkerFlags, env: Env): WorkerConfig {
 /** An integer option within bounds, or a UsageExit naming it. */
 export function integerOption(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageExit(`Invalid ${name}: expected an integer from ${min} to ${max}, got "${raw}"`);
+  try {
+    return parseSource({ name, value: raw }, integer(min, max));
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageExit(err.message);
+    throw err;
   }
-  return n;
 }

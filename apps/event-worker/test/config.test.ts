@@ -69,6 +69,11 @@ test.each([
   expect(() => parseWorkerConfig(flags, env)).toThrow(message);
 });
 
+test('a blank variable counts as unset; a LOG_LEVEL is read in any case', () => {
+  const config = parseWorkerConfig({}, { EVENTS_STREAM: ' ', WORKER_HTTP_PORT: '', LOG_LEVEL: 'DEBUG' });
+  expect(config).toMatchObject({ httpPort: 9464, logLevel: 'debug', consumer: { stream: 'events:incoming' } });
+});
+
 test('a password in a bad URL is not echoed', () => {
   expect(() => parseWorkerConfig({}, { DATABASE_URL: 'mysql://user:secret@db/x' })).toThrow(/^(?!.*secret)/);
 });

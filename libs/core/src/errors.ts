@@ -72,7 +72,3 @@ export function toError(value: unknown): Error {
 export function isTransientError(err: unknown): err is TransientError {
   return err instanceof TransientError;
 }
-
-export function isPermanentError(err: unknown): err is PermanentError {
-  return err instanceof PermanentError;
-}

@@ -46,11 +46,6 @@ export function createSqlClient(options: SqlClientOptions): Sql {
   });
 }
 
-/** End the pool, giving in-flight queries `timeoutSeconds` before their sockets are cut. */
-export async function closeSqlClient(sql: Sql, timeoutSeconds = 5): Promise<void> {
-  await sql.end({ timeout: timeoutSeconds });
-}
-
 /**
  * End every connection of the pool once it is idle, as max_lifetime would; unlike end(), the
  * pool stays usable and opens fresh sessions for the next queries. A session keeps settings

@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { untilAborted, WaitAbortedError } from '@fuel-code/runtime';
 import { isNoSuchKey, parseGroupInfos } from './info';
 
 /** The stream and the consumer group whose unfinished work is measured. */
@@ -79,11 +80,9 @@ export class BacklogReadTimeoutError extends Error {
 /** `promise`, or a rejection with BacklogReadTimeoutError once `timeoutMs` has passed. */
 function withTimeout(promise: Promise<Backlog>, timeoutMs: number | undefined): Promise<Backlog> {
   if (timeoutMs === undefined) return promise;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new BacklogReadTimeoutError(timeoutMs)), timeoutMs);
+  return untilAborted(promise, AbortSignal.timeout(timeoutMs)).catch((err: unknown) => {
+    throw err instanceof WaitAbortedError ? new BacklogReadTimeoutError(timeoutMs) : err;
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

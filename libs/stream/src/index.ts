@@ -49,11 +49,15 @@ export {
 } from './dead-letter-admin';
 export { BacklogReadTimeoutError, createBacklogGauge, readBacklog, type Backlog, type BacklogGauge, type BacklogGaugeOptions, type BacklogTarget } from './backlog';
 export {
+  closeRedisConnection,
   createRedisConnection,
   DEFAULT_DROP_AFTER_TIMEOUTS,
   guardAgainstSilence,
+  REDIS_ROLES,
   unansweredSince,
+  waitUntilReady,
   type RedisConnectionOptions,
+  type RedisRole,
   type SilenceGuardOptions,
 } from './redis-connection';
 export {

@@ -1,5 +1,7 @@
+import { once } from 'node:events';
 import Redis from 'ioredis';
 import type { Logger } from 'pino';
+import { untilAborted } from '@fuel-code/runtime';
 
 /** The message ioredis rejects a command with once `commandTimeout` has passed. */
 const COMMAND_TIMED_OUT = 'Command timed out';
@@ -33,6 +35,63 @@ export interface RedisConnectionOptions {
    */
   autoPipelining?: boolean;
 }
+
+export type RedisRole = 'api' | 'worker' | 'cli' | 'console';
+
+/**
+ * Each process's connection settings, declared here once; a caller spreads its role's:
+ * `createRedisConnection({ url, logger, ...REDIS_ROLES.worker })`.
+ */
+export const REDIS_ROLES: Readonly<Record<RedisRole, Readonly<Omit<RedisConnectionOptions, 'url' | 'logger'>>>> = Object.freeze({
+  /**
+   * The API: a request fails fast instead of hanging, because a 503 the client can retry beats
+   * a request that never ends. No offline queue (while disconnected a command rejects at once);
+   * 2 s per command; reconnects forever with capped backoff, so the API heals on its own.
+   */
+  api: {
+    connectionName: 'fuel-code-api',
+    commandTimeoutMs: 2_000,
+    queueWhileDisconnected: false,
+    connectTimeoutMs: 5_000,
+    reconnectDelayMs: (attempt: number) => Math.min(attempt * 100, 2_000),
+    // Concurrent requests' XADDs share a write and a round trip instead of one each; every
+    // request still gets its own reply (see publishEach).
+    autoPipelining: true,
+  },
+  /**
+   * The worker's command connection (XACK, XAUTOCLAIM, the dead-letter script…; the blocking
+   * read has a connection of its own). While Redis is away commands wait for the reconnect,
+   * each bounded by 3 s, and the consumer backs off and retries them itself. 3 s is generous
+   * next to a healthy round trip: a batch's reply can be large, and a timed-out read is only
+   * read again.
+   */
+  worker: {
+    connectionName: 'fuel-code-worker',
+    commandTimeoutMs: 3_000,
+    queueWhileDisconnected: true,
+    reconnectDelayMs: (attempt: number) => Math.min(attempt * 200, 2_000),
+  },
+  /**
+   * One operator command (`status`, `dead-letters …`): 30 s, as `dead-letters list` and
+   * `replay --all` read whole ranges of the stream in one reply; gives up after 3 reconnects.
+   */
+  cli: {
+    connectionName: 'fuel-code-worker-cli',
+    commandTimeoutMs: 30_000,
+    queueWhileDisconnected: true,
+    reconnectDelayMs: (attempt: number) => (attempt > 2 ? null : 200),
+  },
+  /**
+   * The web console's page reads: a read waits at most 3 s (also for a reconnect), then the
+   * page says Redis did not answer; reconnects forever, like the worker.
+   */
+  console: {
+    connectionName: 'fuel-code-console',
+    commandTimeoutMs: 3_000,
+    queueWhileDisconnected: true,
+    reconnectDelayMs: (attempt: number) => Math.min(attempt * 200, 2_000),
+  },
+});
 
 /**
  * A Redis client that cannot hang on a silent connection, for every connection that sends
@@ -189,4 +248,29 @@ export function guardAgainstSilence(redis: Redis, o: SilenceGuardOptions): void 
     });
     return result;
   };
+}
+
+/**
+ * QUIT when connected, so replies in flight arrive, waiting at most `timeoutMs`; then (or at
+ * once, when not connected) drop the socket. Never rejects: this is cleanup.
+ */
+export async function closeRedisConnection(redis: Redis, timeoutMs = 1_000): Promise<void> {
+  try {
+    if (redis.status === 'ready') await untilAborted(redis.quit(), AbortSignal.timeout(timeoutMs));
+  } catch {
+    // The connection went away while quitting, or QUIT went unanswered: drop it below.
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** True once the client is ready, false if it is not within `timeoutMs`. */
+export async function waitUntilReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return true;
+  try {
+    await once(redis, 'ready', { signal: AbortSignal.timeout(timeoutMs) });
+    return true;
+  } catch {
+    return false;
+  }
 }

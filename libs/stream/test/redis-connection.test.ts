@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { captureLogs, startTcpProxy, testRedisUrl, waitFor, withHostPort, type LogCapture, type TcpProxy } from '@fuel-code/testing';
-import { createRedisConnection, unansweredSince } from '@fuel-code/stream';
+import { closeRedisConnection, createRedisConnection, REDIS_ROLES, unansweredSince, waitUntilReady } from '@fuel-code/stream';
 
 const DROPPED = 'dropping the silent connection';
 const BACK = 'answers on a new connection';
@@ -90,4 +90,24 @@ test('a reply between two timeouts resets the count: the connection is kept', as
   await proxy.restore();
   expect(await redis.client('ID')).toBe(id);
   expect(logs.find(DROPPED)).toEqual([]);
+});
+
+test('closeRedisConnection: QUIT unanswered on a silent connection is given up after the bound, and the socket dropped', async () => {
+  const { redis } = await connect({ queueWhileDisconnected: true });
+  await proxy.silenceOpen();
+  const t0 = Date.now();
+  await closeRedisConnection(redis, 300);
+  expect(Date.now() - t0).toBeLessThan(3000);
+  await waitFor(() => redis.status === 'end', 5000, { description: 'the client to end' });
+});
+
+test('waitUntilReady: false within the time when Redis cannot be reached, true once it is', async () => {
+  await proxy.cut();
+  const logs = captureLogs('debug');
+  const redis = createRedisConnection({ url: withHostPort(testRedisUrl(), proxy.host, proxy.port), logger: logs.logger, ...REDIS_ROLES.api });
+  clients.push(redis);
+  expect(await waitUntilReady(redis, 300)).toBe(false);
+  await proxy.restore();
+  expect(await waitUntilReady(redis, 10_000)).toBe(true);
+  expect(await redis.ping()).toBe('PONG');
 });

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type Redis from 'ioredis';
 import { toError } from '@fuel-code/core';
+import { untilAborted, WaitAbortedError } from '@fuel-code/runtime';
 
 export const HEALTH_PATH = '/api/health';
 export const DEFAULT_HEALTH_TIMEOUT_MS = 1_000;
@@ -14,18 +15,12 @@ export type HealthResponse = { status: 'ok' } | { status: 'unavailable'; error: 
 
 /** Resolves with PING's failure, or undefined when Redis answered PONG within `timeoutMs`. */
 async function pingFailure(redis: Redis, timeoutMs: number): Promise<string | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(`redis did not answer PING within ${timeoutMs} ms`), timeoutMs);
-  });
-  const ping = redis.ping().then(
-    (reply) => (reply === 'PONG' ? undefined : `unexpected PING reply ${JSON.stringify(reply)}`),
-    (err: unknown) => `redis PING failed: ${toError(err).message}`,
-  );
   try {
-    return await Promise.race([ping, timeout]);
-  } finally {
-    clearTimeout(timer);
+    const reply = await untilAborted(redis.ping(), AbortSignal.timeout(timeoutMs));
+    return reply === 'PONG' ? undefined : `unexpected PING reply ${JSON.stringify(reply)}`;
+  } catch (err) {
+    if (err instanceof WaitAbortedError) return `redis did not answer PING within ${timeoutMs} ms`;
+    return `redis PING failed: ${toError(err).message}`;
   }
 }
 

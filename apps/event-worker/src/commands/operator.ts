@@ -5,6 +5,7 @@ import {
   createRedisConnection,
   listDeadLetters,
   purgeDeadLetterIds,
+  REDIS_ROLES,
   purgeDeadLetters,
   replayDeadLetters,
   streamStatus,
@@ -14,16 +15,13 @@ import type { Env, WorkerConfig } from '../config';
 import { configOrExit, integerOption, SilentFailure, UsageExit } from '../usage';
 import { deadLetterJson, formatDeadLetters, formatReplay, formatStatus, replayJson, statusJson } from './format';
 
-/** A short-lived client for one operator command: fails fast when Redis does not answer. */
+/** A short-lived client for one operator command (REDIS_ROLES.cli: 30 s a command, 3 reconnects). */
 async function withRedis<T>(config: WorkerConfig, fn: (redis: Redis) => Promise<T>): Promise<T> {
   const redis = createRedisConnection({
     url: config.redisUrl,
     // Silent: the command's own error says what went wrong, on stderr.
     logger: pino({ level: 'silent' }),
-    connectionName: 'fuel-code-worker-cli',
-    commandTimeoutMs: CLI_COMMAND_TIMEOUT_MS,
-    queueWhileDisconnected: true,
-    reconnectDelayMs: (attempt) => (attempt > 2 ? null : 200),
+    ...REDIS_ROLES.cli,
   });
   try {
     return await fn(redis);
@@ -36,9 +34,6 @@ const print = (text: string): void => {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 };
 const printJson = (value: unknown): void => print(JSON.stringify(value, null, 2));
-
-/** Generous: `dead-letters list` and `replay --all` read whole ranges of the stream in one reply. */
-const CLI_COMMAND_TIMEOUT_MS = 30_000;
 
 const ID = /^\d+-\d+$/;
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { migrate } from '@fuel-code/db';
-import { createSql } from './clients';
-import type { WorkerConfig } from './config';
+import { createSql } from '../clients';
+import type { WorkerConfig } from '../config';
 
 /** `migrate`: apply pending migrations and exit. */
 export async function runMigrate(config: WorkerConfig, logger: Logger): Promise<void> {
