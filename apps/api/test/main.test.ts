@@ -171,7 +171,8 @@ describe('node apps/api/dist/main.js: a valid environment', () => {
   });
 
   test('a request that never finishes: the shutdown deadline passes and the API exits 1 (not clean)', async () => {
-    const c = runMain(validEnv());
+    // debug: "incoming request" is logged at debug (the access log samples successes at info).
+    const c = runMain(validEnv({ LOG_LEVEL: 'debug' }));
     const url = new URL(await listeningUrl(c));
     const socket = connect(Number(url.port), url.hostname);
     try {
