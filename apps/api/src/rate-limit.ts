@@ -29,8 +29,34 @@ export class RateLimitedError extends Error {
  */
 export function rateLimitKey(request: FastifyRequest, keyMatches: RateLimitOptions['keyMatches']): string {
   const header = request.headers.authorization;
-  if (keyMatches(header)) return `key:${createHash('sha256').update(bearerToken(header), 'utf8').digest('base64url')}`;
+  if (keyMatches(header)) return keyBucket(header);
   return `ip:${normalizeIP(request.ip)}`;
+}
+
+function keyBucket(header: string | undefined): string {
+  return `key:${createHash('sha256').update(bearerToken(header), 'utf8').digest('base64url')}`;
+}
+
+/** Valid header values whose bucket is remembered (see KNOWN_VALID_HEADERS_MAX in auth.ts). */
+const KNOWN_BUCKETS_MAX = 16;
+
+/**
+ * rateLimitKey with the digest of each valid header remembered: the client's every request
+ * costs a map lookup, not a SHA-256. Only headers `keyMatches` accepted are remembered (at most
+ * KNOWN_BUCKETS_MAX; past it, the digest is computed each time), so made-up keys cannot fill it.
+ */
+export function createRateLimitKey(keyMatches: RateLimitOptions['keyMatches']): (request: FastifyRequest) => string {
+  const buckets = new Map<string, string>();
+  return (request) => {
+    const header = request.headers.authorization;
+    if (header === undefined || !keyMatches(header)) return `ip:${normalizeIP(request.ip)}`;
+    let bucket = buckets.get(header);
+    if (bucket === undefined) {
+      bucket = keyBucket(header);
+      if (buckets.size < KNOWN_BUCKETS_MAX) buckets.set(header, bucket);
+    }
+    return bucket;
+  };
 }
 
 /**
@@ -43,7 +69,7 @@ export async function registerRateLimit(scope: FastifyInstance, options: RateLim
     global: false,
     max: options.max,
     timeWindow: options.windowMs,
-    keyGenerator: (request) => rateLimitKey(request, options.keyMatches),
+    keyGenerator: createRateLimitKey(options.keyMatches),
     errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
     onExceeded: (request, key) => {
       // Which kind of client, never the key (not even its digest).

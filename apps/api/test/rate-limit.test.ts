@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type Redis from 'ioredis';
 import { captureLogs, createTestRedis, deleteKeys, makeEvent, testRedisUrl, uniqueStreamKeys, type LogCapture, type TestStreamKeys } from '@fuel-code/testing';
-import { rateLimitKey } from '../src/rate-limit';
+import { createRateLimitKey, rateLimitKey } from '../src/rate-limit';
 import { API_KEY, health, ingest, ingestFrom, startApp, type HttpResponse, type TestApp } from './helpers';
 
 let keys: TestStreamKeys;
@@ -102,5 +102,27 @@ describe('rateLimitKey', () => {
     expect(rateLimitKey(fakeRequest('Bearer made-up', '10.0.0.1'), keyMatches)).toBe('ip:10.0.0.1');
     expect(rateLimitKey(fakeRequest(undefined, '::ffff:10.0.0.1'), keyMatches)).toBe('ip:10.0.0.1');
     expect(rateLimitKey(fakeRequest(undefined, '2001:db8:1:2::1'), keyMatches)).toBe(rateLimitKey(fakeRequest(undefined, '2001:db8:1:2:ffff::9'), keyMatches));
+  });
+
+  test('createRateLimitKey remembers a valid header\'s bucket and gives what rateLimitKey gives', () => {
+    let checks = 0;
+    const counting = (header: string | undefined) => {
+      checks++;
+      return keyMatches(header);
+    };
+    const keyOf = createRateLimitKey(counting);
+    const requests = [
+      fakeRequest('Bearer key-one', '10.0.0.1'),
+      fakeRequest('Bearer key-two', '10.0.0.1'),
+      fakeRequest('Bearer made-up', '10.0.0.1'),
+      fakeRequest(undefined, '10.0.0.3'),
+      fakeRequest('Bearer key-one', '2001:db8:1:2::1'),
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const request of requests) expect(keyOf(request)).toBe(rateLimitKey(request, keyMatches));
+    }
+    // The key check is still asked every time a header is presented: remembering the bucket
+    // never skips it (a remembered header is cheap to check again: see createKeyCheck).
+    expect(checks).toBe(3 * 4);
   });
 });
