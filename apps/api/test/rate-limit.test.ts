@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type Redis from 'ioredis';
-import { captureLogs, createTestRedis, deleteKeys, makeEvent, testRedisUrl, uniqueStreamKeys, type LogCapture, type TestStreamKeys } from '@fuel-code/testing';
+import { captureLogs, createTestRedis, deleteKeys, makeEvent, testRedisUrl, uniqueStreamKeys, waitFor, type LogCapture, type TestStreamKeys } from '@fuel-code/testing';
 import { createRateLimitKey, rateLimitKey } from '../src/rate-limit';
 import { API_KEY, health, ingest, ingestFrom, startApp, type HttpResponse, type TestApp } from './helpers';
 
@@ -83,6 +83,25 @@ test('without a valid key: limited per client address; another address and the k
   const limitedLines = logs.find('Rate limit exceeded');
   expect(limitedLines.map((l) => l['limitedBy'])).toEqual(['ip']);
 });
+
+test('a window that has passed gives a fresh allowance, and the 429 says when', async () => {
+  const windowMs = 1_500;
+  t = await startApp(testRedisUrl(), logs.logger, { eventsStream: keys.stream, rateLimitMax: 1, rateLimitWindowMs: windowMs });
+  const { url } = t;
+  expect((await ingest(url, [makeEvent('system.heartbeat')])).status).toBe(202);
+  const limited = await ingest(url, [makeEvent('system.heartbeat')]);
+  expect(limited.status).toBe(429);
+  expect(limited.json<Limited>().retry_after_seconds).toBe(Math.ceil(windowMs / 1000));
+  // Polled, not slept: the window ends windowMs after the first request.
+  await waitFor(async () => (await ingest(url, [makeEvent('system.heartbeat')])).status === 202, windowMs * 4, { intervalMs: 100, description: 'a 202 in the next window' });
+  expectLimitedAfter(await ingest(url, [makeEvent('system.heartbeat')]));
+  expect(await reader.xlen(keys.stream)).toBe(2);
+});
+
+function expectLimitedAfter(res: HttpResponse): void {
+  expect(res.status).toBe(429);
+  expect(res.headers.get('retry-after')).toBe(String(res.json<Limited>().retry_after_seconds));
+}
 
 describe('rateLimitKey', () => {
   const fakeRequest = (authorization: string | undefined, ip: string) => ({ headers: { authorization }, ip }) as unknown as FastifyRequest;
