@@ -26,13 +26,19 @@ async function measure(target: HttpTarget, kind: 'bare' | 'ours', round: number,
   const busyBeforePct = (await busyWhileIdle(500)) ?? null;
   const warmup = o.warmupSeconds > 0 ? await load(o.warmupSeconds) : undefined;
   target.newLogLines();
+  const cpuBefore = target.cpuSeconds();
   const result = await load(o.durationSeconds);
+  const cpuAfter = target.cpuSeconds();
   const logLines = target.newLogLines();
+  const answered = result.ok2xx + result.non2xx;
+  // The target's own CPU per answered request: far less sensitive to other load than req/s.
+  const cpuUsPerRequest = cpuBefore !== undefined && cpuAfter !== undefined && answered > 0 ? Math.round(((cpuAfter - cpuBefore) * 1e6) / answered) : null;
+  const cpuPct = cpuBefore !== undefined && cpuAfter !== undefined && result.seconds > 0 ? Math.round(((cpuAfter - cpuBefore) * 100) / result.seconds) : null;
   progress(
     `  round ${round}, ${kind}: ${result.requestsPerSecond.toLocaleString('en-US')} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ` +
-      `non-2xx ${result.non2xx}, errors ${result.errors} (busy before ${busyBeforePct ?? '?'} %)`,
+      `non-2xx ${result.non2xx}, errors ${result.errors}, CPU ${cpuUsPerRequest ?? '?'} µs/req (busy before ${busyBeforePct ?? '?'} %)`,
   );
-  return { window: { kind, round, busyBeforePct, logLines, ...result }, ...(warmup ? { warmup } : {}) };
+  return { window: { kind, round, busyBeforePct, logLines, cpuUsPerRequest, cpuPct, ...result }, ...(warmup ? { warmup } : {}) };
 }
 
 async function run(o: ApiBenchOptions): Promise<number> {

@@ -15,6 +15,10 @@ export interface ApiWindow extends LoadResult {
   busyBeforePct: number | null;
   /** Lines the target logged during the window. */
   logLines: number;
+  /** The target process's CPU time (user + system) in the window ÷ requests answered, in µs. */
+  cpuUsPerRequest: number | null;
+  /** The target process's CPU time in the window as % of one CPU. */
+  cpuPct: number | null;
 }
 
 export interface ApiSummary {
@@ -28,6 +32,9 @@ export interface ApiSummary {
   bareRps: number;
   oursRps: number;
   ratio: number;
+  /** Means of the rounds' CPU µs per request (null without /proc). */
+  bareCpuUsPerRequest: number | null;
+  oursCpuUsPerRequest: number | null;
   /** The worst p99 of our windows. */
   oursP99Ms: number;
   /** Accepted events missing from the stream (202 count − entries, when positive). */
@@ -36,6 +43,11 @@ export interface ApiSummary {
 }
 
 const mean = (xs: readonly number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+function meanCpu(windows: readonly ApiWindow[]): number | null {
+  const xs = windows.map((w) => w.cpuUsPerRequest).filter((x): x is number => x !== null);
+  return xs.length === 0 ? null : Math.round(mean(xs));
+}
 
 export function summarizeApi(
   windows: ApiWindow[],
@@ -48,7 +60,9 @@ export function summarizeApi(
   const oursP99Ms = Math.max(0, ...ours.map((w) => w.p99Ms));
   const lost = Math.max(0, o.accepted - o.stored.entries);
   const clean = ours.every((w) => w.non2xx === 0 && w.errors === 0) && lost === 0 && o.stored.duplicateEntries === 0;
-  return { ...o, windows, bareRps, oursRps, ratio, oursP99Ms, lost, goalMet: clean && ratio >= GOAL_MIN_RATIO && oursP99Ms <= GOAL_MAX_P99_MS };
+  const bareCpuUsPerRequest = meanCpu(windows.filter((w) => w.kind === 'bare'));
+  const oursCpuUsPerRequest = meanCpu(ours);
+  return { ...o, windows, bareRps, oursRps, ratio, bareCpuUsPerRequest, oursCpuUsPerRequest, oursP99Ms, lost, goalMet: clean && ratio >= GOAL_MIN_RATIO && oursP99Ms <= GOAL_MAX_P99_MS };
 }
 
 export function renderApiReport(s: ApiSummary): { text: string; json: Record<string, unknown> } {
@@ -57,10 +71,11 @@ export function renderApiReport(s: ApiSummary): { text: string; json: Record<str
   out.push('');
   out.push(`fuel-code bench --api — ${o.connections} connections, one client-shaped event per request (a new id each), ${o.warmupSeconds} s warm-up + ${o.durationSeconds} s measured per window`);
   out.push(`load average ${s.loadAvgAtStart} at start, ${s.loadAvgAtEnd} at end; busy before % = CPU busy just before the window, the bench idle`);
+  out.push('CPU µs/req, CPU % = the target process\'s own CPU time (user + system) in the window, per answered request and as % of one CPU');
   out.push('');
   out.push(
     table(
-      ['round', 'target', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', '2xx', 'non-2xx', 'errors', 'log lines/req', 'busy before %'],
+      ['round', 'target', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', '2xx', 'non-2xx', 'errors', 'CPU µs/req', 'CPU %', 'log lines/req', 'busy before %'],
       s.windows.map((w) => [
         String(w.round),
         w.kind === 'bare' ? 'bare fastify 202' : 'POST /api/events/ingest',
@@ -72,6 +87,8 @@ export function renderApiReport(s: ApiSummary): { text: string; json: Record<str
         fmtInt(w.ok2xx),
         fmtInt(w.non2xx),
         fmtInt(w.errors),
+        fmtInt(w.cpuUsPerRequest),
+        fmtInt(w.cpuPct),
         fmt(w.ok2xx + w.non2xx > 0 ? w.logLines / (w.ok2xx + w.non2xx) : null, 2),
         fmt(w.busyBeforePct, 0),
       ]),
@@ -79,6 +96,8 @@ export function renderApiReport(s: ApiSummary): { text: string; json: Record<str
   );
   out.push('');
   out.push(`ours / bare: ${fmtInt(s.oursRps)} / ${fmtInt(s.bareRps)} req/s (means of the rounds) = ${fmtRatio(s.ratio)}; worst p99 of ours ${fmt(s.oursP99Ms, 0)} ms`);
+  const cpuRatio = s.bareCpuUsPerRequest && s.oursCpuUsPerRequest ? ` = ${fmtRatio(s.oursCpuUsPerRequest / s.bareCpuUsPerRequest)}` : '';
+  out.push(`CPU per request, ours / bare: ${fmtInt(s.oursCpuUsPerRequest)} / ${fmtInt(s.bareCpuUsPerRequest)} µs (means of the rounds)${cpuRatio}`);
   out.push(
     `stream: ${fmtInt(s.accepted)} events accepted (202, warm-ups included), ${fmtInt(s.stored.entries)} entries, ${fmtInt(s.stored.distinctIds)} distinct ids, ` +
       `${fmtInt(s.stored.duplicateEntries)} written twice, ${fmtInt(s.lost)} accepted but missing` +
@@ -93,6 +112,8 @@ export function renderApiReport(s: ApiSummary): { text: string; json: Record<str
     bareRps: s.bareRps,
     oursRps: s.oursRps,
     ratio: Math.round(s.ratio * 1000) / 1000,
+    bareCpuUsPerRequest: s.bareCpuUsPerRequest,
+    oursCpuUsPerRequest: s.oursCpuUsPerRequest,
     oursP99Ms: s.oursP99Ms,
     accepted: s.accepted,
     stream: s.stored,

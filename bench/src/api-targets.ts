@@ -17,10 +17,27 @@ export interface HttpTarget {
   pid: number;
   /** Lines the target wrote to stdout since the last call (its log lines). */
   newLogLines(): number;
+  /** CPU seconds (user + system) the target process has used so far; undefined without /proc. */
+  cpuSeconds(): number | undefined;
   stop(): Promise<void>;
 }
 
 const live = new Set<HttpTarget>();
+
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (100 on every common kernel). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** utime + stime of a process in seconds, from /proc/<pid>/stat; undefined once it is gone. */
+export function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After "pid (comm) ": state is field 0, utime field 11, stime field 12.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
 
 /** SIGKILL every target still running: for process exit, when nothing can be awaited. */
 export function killAllTargetsNow(): void {
@@ -62,6 +79,7 @@ export async function startTarget(name: string, script: string, env: NodeJS.Proc
   const proc = spawn(process.execPath, [script], { env: { ...env, PORT: String(port) }, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   if (proc.pid === undefined) throw new Error(`could not start ${name} (${script})`);
+  const { pid } = proc;
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   let readBytes = 0;
   let stopped = false;
@@ -69,6 +87,7 @@ export async function startTarget(name: string, script: string, env: NodeJS.Proc
     name,
     url: `http://127.0.0.1:${port}`,
     pid: proc.pid,
+    cpuSeconds: () => processCpuSeconds(pid),
     newLogLines() {
       const size = statSync(logFile).size;
       if (size <= readBytes) return 0;

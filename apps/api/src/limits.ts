@@ -51,7 +51,7 @@ export interface LimitedIngestDeps {
  */
 export function registerLimitedIngestRoute(app: FastifyInstance, { redis, config }: LimitedIngestDeps): void {
   app.register(async (scope) => {
-    await registerRateLimit(scope, {
+    registerRateLimit(scope, {
       max: config.rateLimitMax,
       windowMs: config.rateLimitWindowMs,
       keyMatches: createKeyCheck(config.apiKey),

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { normalizeIP } from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { bearerToken } from './auth';
+import { FixedWindowLimiter } from './fixed-window';
 
 export interface RateLimitOptions {
   /** Requests allowed per window and client. */
@@ -29,26 +30,52 @@ export class RateLimitedError extends Error {
  */
 export function rateLimitKey(request: FastifyRequest, keyMatches: RateLimitOptions['keyMatches']): string {
   const header = request.headers.authorization;
-  if (keyMatches(header)) return `key:${createHash('sha256').update(bearerToken(header), 'utf8').digest('base64url')}`;
+  if (keyMatches(header)) return keyBucket(header);
   return `ip:${normalizeIP(request.ip)}`;
+}
+
+function keyBucket(header: string | undefined): string {
+  return `key:${createHash('sha256').update(bearerToken(header), 'utf8').digest('base64url')}`;
+}
+
+/** Valid header values whose bucket is remembered (see KNOWN_VALID_HEADERS_MAX in auth.ts). */
+const KNOWN_BUCKETS_MAX = 16;
+
+/**
+ * rateLimitKey with the digest of each valid header remembered: the client's every request
+ * costs a map lookup, not a SHA-256. Only headers `keyMatches` accepted are remembered (at most
+ * KNOWN_BUCKETS_MAX; past it, the digest is computed each time), so made-up keys cannot fill it.
+ */
+export function createRateLimitKey(keyMatches: RateLimitOptions['keyMatches']): (request: FastifyRequest) => string {
+  const buckets = new Map<string, string>();
+  return (request) => {
+    const header = request.headers.authorization;
+    if (header === undefined || !keyMatches(header)) return `ip:${normalizeIP(request.ip)}`;
+    let bucket = buckets.get(header);
+    if (bucket === undefined) {
+      bucket = keyBucket(header);
+      if (buckets.size < KNOWN_BUCKETS_MAX) buckets.set(header, bucket);
+    }
+    return bucket;
+  };
 }
 
 /**
  * Rate-limit every route of `scope` (call it inside a registered plugin). In memory, so the
  * limit is per API process. The hook runs at onRequest, before the routes' own hooks: a client
- * with no key or a wrong one is limited too, before the body is read.
+ * with no key or a wrong one is limited too, before the body is read. A callback hook over a
+ * FixedWindowLimiter: @fastify/rate-limit's chain of promises and three x-ratelimit-* headers
+ * per request cost more than the rest of the check, and none of them is in the contract.
  */
-export async function registerRateLimit(scope: FastifyInstance, options: RateLimitOptions): Promise<void> {
-  await scope.register(fastifyRateLimit, {
-    global: false,
-    max: options.max,
-    timeWindow: options.windowMs,
-    keyGenerator: (request) => rateLimitKey(request, options.keyMatches),
-    errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
-    onExceeded: (request, key) => {
-      // Which kind of client, never the key (not even its digest).
-      request.log.info({ limitedBy: key.startsWith('key:') ? 'api-key' : 'ip' }, 'Rate limit exceeded');
-    },
+export function registerRateLimit(scope: FastifyInstance, options: RateLimitOptions): void {
+  const limiter = new FixedWindowLimiter({ max: options.max, windowMs: options.windowMs });
+  const bucketOf = createRateLimitKey(options.keyMatches);
+  scope.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    const bucket = bucketOf(request);
+    const waitMs = limiter.hit(bucket);
+    if (waitMs === 0) return done();
+    // Which kind of client, never the key (not even its digest).
+    request.log.info({ limitedBy: bucket.startsWith('key:') ? 'api-key' : 'ip' }, 'Rate limit exceeded');
+    done(new RateLimitedError(Math.ceil(waitMs / 1000)));
   });
-  scope.addHook('onRequest', scope.rateLimit());
 }

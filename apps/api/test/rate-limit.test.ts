@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type Redis from 'ioredis';
-import { captureLogs, createTestRedis, deleteKeys, makeEvent, testRedisUrl, uniqueStreamKeys, type LogCapture, type TestStreamKeys } from '@fuel-code/testing';
-import { rateLimitKey } from '../src/rate-limit';
+import { captureLogs, createTestRedis, deleteKeys, makeEvent, testRedisUrl, uniqueStreamKeys, waitFor, type LogCapture, type TestStreamKeys } from '@fuel-code/testing';
+import { createRateLimitKey, rateLimitKey } from '../src/rate-limit';
 import { API_KEY, health, ingest, ingestFrom, startApp, type HttpResponse, type TestApp } from './helpers';
 
 let keys: TestStreamKeys;
@@ -84,6 +84,25 @@ test('without a valid key: limited per client address; another address and the k
   expect(limitedLines.map((l) => l['limitedBy'])).toEqual(['ip']);
 });
 
+test('a window that has passed gives a fresh allowance, and the 429 says when', async () => {
+  const windowMs = 1_500;
+  t = await startApp(testRedisUrl(), logs.logger, { eventsStream: keys.stream, rateLimitMax: 1, rateLimitWindowMs: windowMs });
+  const { url } = t;
+  expect((await ingest(url, [makeEvent('system.heartbeat')])).status).toBe(202);
+  const limited = await ingest(url, [makeEvent('system.heartbeat')]);
+  expect(limited.status).toBe(429);
+  expect(limited.json<Limited>().retry_after_seconds).toBe(Math.ceil(windowMs / 1000));
+  // Polled, not slept: the window ends windowMs after the first request.
+  await waitFor(async () => (await ingest(url, [makeEvent('system.heartbeat')])).status === 202, windowMs * 4, { intervalMs: 100, description: 'a 202 in the next window' });
+  expectLimitedAfter(await ingest(url, [makeEvent('system.heartbeat')]));
+  expect(await reader.xlen(keys.stream)).toBe(2);
+});
+
+function expectLimitedAfter(res: HttpResponse): void {
+  expect(res.status).toBe(429);
+  expect(res.headers.get('retry-after')).toBe(String(res.json<Limited>().retry_after_seconds));
+}
+
 describe('rateLimitKey', () => {
   const fakeRequest = (authorization: string | undefined, ip: string) => ({ headers: { authorization }, ip }) as unknown as FastifyRequest;
   // Two valid keys, as a server that accepted several would have: each is a bucket of its own.
@@ -102,5 +121,27 @@ describe('rateLimitKey', () => {
     expect(rateLimitKey(fakeRequest('Bearer made-up', '10.0.0.1'), keyMatches)).toBe('ip:10.0.0.1');
     expect(rateLimitKey(fakeRequest(undefined, '::ffff:10.0.0.1'), keyMatches)).toBe('ip:10.0.0.1');
     expect(rateLimitKey(fakeRequest(undefined, '2001:db8:1:2::1'), keyMatches)).toBe(rateLimitKey(fakeRequest(undefined, '2001:db8:1:2:ffff::9'), keyMatches));
+  });
+
+  test('createRateLimitKey remembers a valid header\'s bucket and gives what rateLimitKey gives', () => {
+    let checks = 0;
+    const counting = (header: string | undefined) => {
+      checks++;
+      return keyMatches(header);
+    };
+    const keyOf = createRateLimitKey(counting);
+    const requests = [
+      fakeRequest('Bearer key-one', '10.0.0.1'),
+      fakeRequest('Bearer key-two', '10.0.0.1'),
+      fakeRequest('Bearer made-up', '10.0.0.1'),
+      fakeRequest(undefined, '10.0.0.3'),
+      fakeRequest('Bearer key-one', '2001:db8:1:2::1'),
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const request of requests) expect(keyOf(request)).toBe(rateLimitKey(request, keyMatches));
+    }
+    // The key check is still asked every time a header is presented: remembering the bucket
+    // never skips it (a remembered header is cheap to check again: see createKeyCheck).
+    expect(checks).toBe(3 * 4);
   });
 });
