@@ -8,6 +8,7 @@ import {
   processBatch,
   processEvent,
   toError,
+  SightingsWriter,
   WorkspaceIdCache,
   type FuelEvent,
   type HandlerRegistry,
@@ -77,6 +78,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
   const breaker = createOutageBreaker({ ...(config.outageBreaker ?? DEFAULT_OUTAGE_BREAKER), logger: deps.logger });
   const log = deps.logger;
   const workspaceIds = new WorkspaceIdCache();
+  const sightings = new SightingsWriter();
   const unhandled = createUnhandledTally({ logger: log, counters, observer: deps.observer });
 
   async function writeDeadLetter(entry: StreamEntry, d: Omit<DeadLetter, 'consumer' | 'event' | 'streamId'>, type?: string): Promise<void> {
@@ -125,7 +127,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
         `processing event ${event.id}`,
         () => {
           started = Date.now();
-          return processEvent(deps.sql, event, deps.registry, eventLog, { workspaceIds }).catch((err: unknown) => {
+          return processEvent(deps.sql, event, deps.registry, eventLog, { workspaceIds, sightings }).catch((err: unknown) => {
             throw breaker.eventFailed(event.id, err);
           });
         },
@@ -170,7 +172,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
         `processing a batch of ${events.length}`,
         () => {
           started = Date.now();
-          return processBatch(deps.sql, events, deps.registry, log, { workspaceIds }).catch((err: unknown) => {
+          return processBatch(deps.sql, events, deps.registry, log, { workspaceIds, sightings }).catch((err: unknown) => {
             throw breaker.batchFailed(err);
           });
         },

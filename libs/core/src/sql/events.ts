@@ -8,12 +8,19 @@ import type { Db } from './types';
  *
  * The columns travel as parallel arrays and the JSON columns as one JSON array each, joined
  * by position: measured here, that is about twice as fast as one jsonb array of whole rows,
- * which Postgres must parse and take apart again (see the README's Performance section).
+ * which Postgres must parse and take apart again (see docs/performance.md).
  * `data` lands as a jsonb object, never a string.
+ *
+ * A git event with a valid payload (`linkGit`) is stored with its link as the sessions this
+ * transaction sees now give it (the covering session, see sql/git-activity.ts), not the
+ * envelope's session_id: the git insert computes the exact link later, under the lock, and
+ * updates only the rows where the two differ. Updating every git event's row after its
+ * insert cost about as much as inserting its git_activity row.
  */
 export async function insertEvents(
   db: Db,
   events: readonly { event: FuelEvent; workspaceId: string }[],
+  linkGit: (event: FuelEvent) => boolean = () => false,
 ): Promise<Set<string>> {
   if (events.length === 0) return new Set();
   const column = <T>(pick: (e: FuelEvent) => T) => events.map(({ event }) => pick(event));
@@ -21,11 +28,19 @@ export async function insertEvents(
   const jsonArray = (pick: (e: FuelEvent) => unknown) => JSON.stringify(events.map(({ event }) => pick(event)));
   const inserted = await db<{ id: string }[]>`
     INSERT INTO events (id, type, "timestamp", device_id, workspace_id, session_id, data, blob_refs)
-    SELECT r.id, r.type, r.ts::timestamptz, r.device_id, r.workspace_id, r.session_id, d.data, b.blob_refs
+    SELECT r.id, r.type, r.ts::timestamptz, r.device_id, r.workspace_id,
+           CASE WHEN r.link THEN (
+             SELECT s.id FROM sessions s
+             WHERE s.workspace_id = r.workspace_id AND s.device_id = r.device_id
+               AND s.started_at <= r.ts::timestamptz AND (s.ended_at IS NULL OR s.ended_at >= r.ts::timestamptz)
+             ORDER BY s.started_at DESC, s.id DESC LIMIT 1)
+           ELSE r.session_id END,
+           d.data, b.blob_refs
     FROM unnest(
         ${column((e) => e.id)}::text[], ${column((e) => e.type)}::text[], ${column((e) => e.timestamp)}::text[],
-        ${column((e) => e.device_id)}::text[], ${events.map((e) => e.workspaceId)}::text[], ${column(eventSessionId)}::text[]
-      ) WITH ORDINALITY AS r(id, type, ts, device_id, workspace_id, session_id, n)
+        ${column((e) => e.device_id)}::text[], ${events.map((e) => e.workspaceId)}::text[], ${column(eventSessionId)}::text[],
+        ${column((e) => (linkGit(e) ? 't' : 'f'))}::text[]::bool[]
+      ) WITH ORDINALITY AS r(id, type, ts, device_id, workspace_id, session_id, link, n)
       JOIN jsonb_array_elements(${jsonArray((e) => e.data)}::text::jsonb) WITH ORDINALITY AS d(data, n) USING (n)
       JOIN jsonb_array_elements(${jsonArray((e) => e.blob_refs)}::text::jsonb) WITH ORDINALITY AS b(blob_refs, n) USING (n)
     ORDER BY r.n

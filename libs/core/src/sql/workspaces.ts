@@ -48,6 +48,19 @@ export async function updateDefaultBranches(db: Db, candidates: readonly Default
     FROM newer n WHERE w.id = n.id`;
 }
 
+/**
+ * Those of `ids` with no workspace row: ids from a process's cache whose row an operator
+ * deleted. Nothing in the batch's transaction writes a workspace row any more (the links'
+ * foreign key caught this before), so the fast path asks.
+ */
+export async function missingWorkspaceIds(db: Db, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await db<{ id: string }[]>`
+    SELECT x.id FROM unnest(${ids as string[]}::text[]) AS x(id)
+    WHERE NOT EXISTS (SELECT 1 FROM workspaces w WHERE w.id = x.id)`;
+  return rows.map((r) => r.id);
+}
+
 async function selectWorkspaceIds(db: Db, canonicalIds: readonly string[], into: Map<string, string>): Promise<void> {
   const rows = await db<{ id: string; canonical_id: string }[]>`
     SELECT id, canonical_id FROM workspaces WHERE canonical_id = ANY(${canonicalIds as string[]})`;
