@@ -5,6 +5,7 @@ import { GIT_TYPES, SESSION_TYPES, type EventType, type FuelEvent } from './enve
 import { FuelCodeError, TransientError, toError } from './errors';
 import type { EventHandler, HandlerItem, HandlerRegistry } from './registry';
 import type { SightingsWriter } from './sightings-writer';
+import { gitLinkGuesses } from './git-link-guess';
 import { insertEvents, recordHandlerFailure, recordPayloadFailures } from './sql/events';
 import { lockGitKeys, relinkChangedSessions, type RelinkScope } from './sql/git-activity';
 import { missingWorkspaceIds } from './sql/workspaces';
@@ -34,10 +35,10 @@ export interface ProcessBatchOptions {
  * then write what they say about the shared rows (devices, workspace links, default branches)
  * in a short transaction of its own (docs/adr/006-sightings-apart.md).
  *
- * Fast path: workspaces resolved once per distinct name (no query when cached); the session
- * upsert and the events' multi-row INSERT … ON CONFLICT DO NOTHING sent together (an id not
- * returned is a duplicate and runs no other handler); then every other handler batch, the
- * git-link lock, the git rows and the relink sent together, pipelined, and the commit.
+ * Fast path: workspaces resolved once per distinct name (no query when cached); the events
+ * in one multi-row INSERT … ON CONFLICT DO NOTHING (an id not returned is a duplicate and
+ * runs no handler), git events already linked to their sessions; then every handler batch,
+ * the git-link lock, the git rows and the relink sent together, pipelined, and the commit.
  *
  * If anything in it fails, the transaction rolls back whole and the batch runs again on the
  * isolated path: each handler batch under a savepoint and, if it throws, each event's handler
@@ -169,42 +170,29 @@ export function relinkScope(handled: readonly HandlerItem[]): RelinkScope {
 const linksGit = (registry: HandlerRegistry) => (event: FuelEvent): boolean =>
   event.payload === 'valid' && GIT_TYPES.has(event.type) && registry.handlerFor(event.type) !== undefined;
 
-const isSessionItem = (item: HandlerItem): boolean => SESSION_TYPES.has(item.event.type);
-
-/** The batch's events whose payload is valid, duplicates included (not yet known). */
-function validItems(items: StoredBatch['items']): HandlerItem[] {
-  const valid: HandlerItem[] = [];
-  for (const { event, workspaceId } of items) if (event.payload === 'valid') valid.push({ event, workspaceId });
-  return valid;
-}
-
 /**
- * The session upsert goes first, with the events insert, on every valid session event of the
- * batch, duplicates included (the session rules keep the earliest or the highest, so a
- * duplicate changes nothing): then the insert sees the batch's sessions and stores nearly
- * every git event with its final link. Then, all sent at once, in this order, and run by
- * Postgres in it: the other handlers, the payload failures, the git-link lock, the git rows,
- * the relink. (Handlers send their statements before their first await.) The lock is then
- * held only from the git rows to the commit, with no round trip of its own.
+ * The events insert first (its RETURNING says which events are new), with the check of cached
+ * workspace ids in the same round trip; then all sent at once, in this order, and run by
+ * Postgres in it: the handlers, the payload failures, the git-link lock, the git rows, the
+ * relink. (Handlers send their statements before their first await.) The lock is then held
+ * only from the git rows to the commit, and the session rows, which consecutive batches share
+ * (a session's events span batches), only from their upsert to the commit.
  */
 async function fastPath(tx: TransactionSql, { events, registry, logger, known }: Batch): Promise<StoredBatch> {
   const { items, workspaceIds } = await resolveItems(tx, events, known);
-  const sessions = validItems(items).filter(isSessionItem);
-  const ok = new Map<string, HandlerResult>();
+  const missing = known?.size ? missingWorkspaceIds(tx, [...new Set(workspaceIds.values())]) : Promise.resolve([]);
+  const inserting = insertEvents(tx, items, gitLinkGuesses(items, linksGit(registry)));
+  const [inserted, gone] = await Promise.all([inserting, missing]);
+  if (gone.length > 0) throw new Error(`cached workspace ids with no row: ${gone.join(', ')}`);
+  const stored = classifyInserted(items, inserted, workspaceIds);
+  const scope = relinkScope(stored.handled);
+  const { before, git } = inRunOrder(groupByHandler(stored.handled, registry));
   const writes: Promise<unknown>[] = [];
+  const ok = new Map<string, HandlerResult>();
   const send = ({ handler, items: group }: HandlerGroup) => {
     writes.push(handler({ sql: tx, items: group, logger }));
     for (const { event } of group) ok.set(event.id, { type: event.type, status: 'ok' });
   };
-  // Cached workspace ids are checked in the same round trip (see missingWorkspaceIds).
-  const missing = known?.size ? missingWorkspaceIds(tx, [...new Set(workspaceIds.values())]) : Promise.resolve([]);
-  groupByHandler(sessions, registry).forEach(send);
-  const [inserted, gone] = await Promise.all([insertEvents(tx, items, linksGit(registry)), missing, ...writes.splice(0)]);
-  if (gone.length > 0) throw new Error(`cached workspace ids with no row: ${gone.join(', ')}`);
-  const stored = classifyInserted(items, inserted, workspaceIds);
-  const others = stored.handled.filter((item) => !isSessionItem(item));
-  const scope = relinkScope([...sessions, ...others]);
-  const { before, git } = inRunOrder(groupByHandler(others, registry));
   before.forEach(send);
   writes.push(recordPayloadFailures(tx, stored.unhandled), lockGitKeys(tx, scope));
   git.forEach(send);

@@ -2,6 +2,7 @@ import type { FuelEvent } from './envelope';
 import type { HandlerItem } from './registry';
 import type { Sql } from 'postgres';
 import { upsertDevices, upsertWorkspaceDevices, type DeviceSighting, type WorkspaceDeviceSighting } from './sql/devices';
+import { gitLinkGuesses } from './git-link-guess';
 import { insertEvents } from './sql/events';
 import type { Db } from './sql/types';
 import { resolveWorkspaceIds, updateDefaultBranches, type DefaultBranchCandidate } from './sql/workspaces';
@@ -70,7 +71,7 @@ export function classifyInserted(items: readonly StoredItem[], inserted: Set<str
 
 /**
  * Resolve the batch's workspaces and insert its events with one statement. `linkGit` says
- * which events are stored with their git link (see insertEvents).
+ * which events are stored with their git link (see insertEvents and gitLinkGuesses).
  */
 export async function storeEvents(
   db: Db,
@@ -79,7 +80,8 @@ export async function storeEvents(
   linkGit?: (event: FuelEvent) => boolean,
 ): Promise<StoredBatch> {
   const { items, workspaceIds } = await resolveItems(db, events, knownWorkspaceIds);
-  return classifyInserted(items, await insertEvents(db, items, linkGit), workspaceIds);
+  const links = linkGit ? gitLinkGuesses(items, linkGit) : undefined;
+  return classifyInserted(items, await insertEvents(db, items, links), workspaceIds);
 }
 
 function localPathOf(event: FuelEvent): string | null {
