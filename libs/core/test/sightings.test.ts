@@ -78,9 +78,14 @@ test('the batch commits without touching the shared rows, and sightings lost aft
 });
 
 test('sightings submitted while a write runs go out together in the next one, and each submit waits for its own', async () => {
+  // Each write is one statement (its own transaction) starting `WITH d AS`: count those.
   let transactions = 0;
   const counting = new Proxy(ctx.db.sql, {
-    get: (target, key) => (key === 'begin' ? (...args: unknown[]) => (transactions++, Reflect.apply(target.begin, target, args)) : Reflect.get(target, key)),
+    apply: (target, thisArg, args: unknown[]) => {
+      const strings = args[0] as readonly string[];
+      if (strings[0]?.trim().startsWith('WITH d AS')) transactions++;
+      return Reflect.apply(target, thisArg, args) as unknown;
+    },
   }) as Sql;
   const writer = new SightingsWriter();
   const items = (prefix: string) => batchOn(prefix).map((event) => ({ event, workspaceId: `ws-${prefix}` }));

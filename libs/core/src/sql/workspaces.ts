@@ -29,8 +29,13 @@ export interface DefaultBranchCandidate {
  */
 export async function updateDefaultBranches(db: Db, candidates: readonly DefaultBranchCandidate[]): Promise<void> {
   if (candidates.length === 0) return;
+  await db`${defaultBranchesUpdate(db, candidates)}`;
+}
+
+/** The statement of updateDefaultBranches, as a fragment (writeSightings puts it in a WITH). */
+export function defaultBranchesUpdate(db: Db, candidates: readonly DefaultBranchCandidate[]) {
   const col = <T>(pick: (c: DefaultBranchCandidate) => T) => candidates.map(pick);
-  await db`
+  return db`
     WITH c AS (
       SELECT DISTINCT ON (r.w) r.w, r.branch, r.ts::timestamptz AS ts, r.eid
       FROM unnest(${col((c) => c.workspaceId)}::text[], ${col((c) => c.branch)}::text[], ${col((c) => c.at)}::text[], ${col((c) => c.eventId)}::text[])
