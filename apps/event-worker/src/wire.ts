@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
-import { createDefaultRegistry, processBatch, processEvent, WorkspaceIdCache, type HandlerRegistry } from '@fuel-code/core';
+import { createDefaultRegistry, processBatch, processEvent, SightingsWriter, WorkspaceIdCache, type HandlerRegistry } from '@fuel-code/core';
 import {
   ackStored,
   bisectRefused,
@@ -38,11 +38,13 @@ export interface EventConsumerDeps {
 /** The innermost step: one transaction per batch in PostgreSQL (core's processBatch), a lone event through processEvent. */
 function storeInPostgres(sql: Sql, registry: HandlerRegistry, logger: Logger): StoreEvents {
   const workspaceIds = new WorkspaceIdCache();
+  // One per consumer: sightings of batches that commit while a write runs go in the next one.
+  const sightings = new SightingsWriter();
   return async (batch) => {
     const only = batch.length === 1 ? batch[0] : undefined;
-    if (!only) return processBatch(sql, batch.map((d) => d.event), registry, logger, { workspaceIds });
+    if (!only) return processBatch(sql, batch.map((d) => d.event), registry, logger, { workspaceIds, sightings });
     const eventLog = logger.child({ eventId: only.event.id, type: only.event.type, streamId: only.entry.id });
-    return [await processEvent(sql, only.event, registry, eventLog, { workspaceIds })];
+    return [await processEvent(sql, only.event, registry, eventLog, { workspaceIds, sightings })];
   };
 }
 

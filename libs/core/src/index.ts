@@ -16,6 +16,7 @@ export type { StoredItem } from './store-batch';
 export { eventSessionId } from './event-session';
 export { isStorableString, MAX_DATA_DEPTH, storabilityIssue } from './storable';
 export { WorkspaceIdCache } from './workspace-id-cache';
+export { SightingsWriter } from './sightings-writer';
 export type { Db } from './sql/types';
 export { sqlStateOf } from './db-errors';
 export { parseUrlFaithfully, redactUrl, redactUrlIn } from './redact-url';

@@ -4,9 +4,21 @@ import { classifyDbError, errorCodeOf, isTransientDbError } from './db-errors';
 import { GIT_TYPES, SESSION_TYPES, type EventType, type FuelEvent } from './envelope';
 import { FuelCodeError, TransientError, toError } from './errors';
 import type { EventHandler, HandlerItem, HandlerRegistry } from './registry';
-import { recordHandlerFailure, recordPayloadFailures } from './sql/events';
+import type { SightingsWriter } from './sightings-writer';
+import { gitLinkGuesses } from './git-link-guess';
+import { insertEvents, recordHandlerFailure, recordPayloadFailures } from './sql/events';
 import { lockGitKeys, relinkChangedSessions, type RelinkScope } from './sql/git-activity';
-import { storeEvents, upsertSightings, type HandlerResult, type ProcessResult, type StoredBatch } from './store-batch';
+import { missingWorkspaceIds } from './sql/workspaces';
+import {
+  classifyInserted,
+  resolveItems,
+  sightingsOf,
+  storeEvents,
+  writeSightings,
+  type HandlerResult,
+  type ProcessResult,
+  type StoredBatch,
+} from './store-batch';
 import type { WorkspaceIdCache } from './workspace-id-cache';
 
 export type { HandlerResult, ProcessResult } from './store-batch';
@@ -14,24 +26,29 @@ export type { HandlerResult, ProcessResult } from './store-batch';
 export interface ProcessBatchOptions {
   /** Workspace ids seen committed by this process: a hit costs no query. Filled as batches commit. */
   workspaceIds?: WorkspaceIdCache;
+  /** Coalesces the sightings of the process's batches in flight; without one each batch writes its own. */
+  sightings?: SightingsWriter;
 }
 
 /**
- * Store a batch of events and run their handlers in one transaction and a few round trips.
+ * Store a batch of events and run their handlers in one transaction and a few round trips,
+ * then write what they say about the shared rows (devices, workspace links, default branches)
+ * in a short transaction of its own (docs/adr/006-sightings-apart.md).
  *
- * Fast path: workspaces resolved once per distinct name (no query when cached), the events
- * inserted by one multi-row INSERT … ON CONFLICT DO NOTHING (an id not returned is a
- * duplicate and runs no handler), then every handler batch and the device and link upserts
- * sent together, pipelined, and the commit: four round trips for any batch size.
+ * Fast path: workspaces resolved once per distinct name (no query when cached); the events
+ * in one multi-row INSERT … ON CONFLICT DO NOTHING (an id not returned is a duplicate and
+ * runs no handler), git events already linked to their sessions; then every handler batch,
+ * the git-link lock, the git rows and the relink sent together, pipelined, and the commit.
  *
  * If anything in it fails, the transaction rolls back whole and the batch runs again on the
  * isolated path: each handler batch under a savepoint and, if it throws, each event's handler
  * alone under its own, so one event's failure never rolls back another's writes; a failure
  * keeps the event row, is logged and is recorded in event_handler_failures.
  *
- * Rejects with TransientError when a dependency is down (nothing is left half-written) and
- * ProcessingError when Postgres refuses the batch even so (e.g. a value jsonb cannot hold):
- * the caller then splits the batch to find the culprit.
+ * Rejects with TransientError when a dependency is down (nothing is left half-written, or
+ * only the batch's sightings are missing, which its redelivery writes) and ProcessingError
+ * when Postgres refuses the batch even so (e.g. a value jsonb cannot hold): the caller then
+ * splits the batch to find the culprit.
  */
 export async function processBatch(
   sql: Sql,
@@ -42,24 +59,32 @@ export async function processBatch(
 ): Promise<ProcessResult[]> {
   if (events.length === 0) return [];
   const cache = options.workspaceIds;
-  const write = async (path: typeof fastPath): Promise<ProcessResult[]> => {
+  const write = async (path: typeof fastPath): Promise<StoredBatch> => {
     const stored = await sql.begin((tx) => path(tx, { events, registry, logger, known: cache?.known }));
     cache?.remember(stored.workspaceIds);
-    return stored.results;
+    return stored;
   };
+  let stored: StoredBatch;
   try {
-    return await write(fastPath);
+    stored = await write(fastPath);
   } catch (err) {
     const classified = classifyDbError(err);
     if (classified instanceof TransientError) throw classified;
     cache?.clear();
     logger.debug({ err: classified, count: events.length }, 'Batch failed on the fast path; running it with isolated handlers');
+    try {
+      stored = await write(isolatedPath);
+    } catch (isolatedErr) {
+      throw classifyDbError(isolatedErr);
+    }
   }
   try {
-    return await write(isolatedPath);
+    const sightings = sightingsOf(stored.items);
+    await (options.sightings ? options.sightings.submit(sql, sightings) : writeSightings(sql, sightings));
   } catch (err) {
     throw classifyDbError(err);
   }
+  return stored.results;
 }
 
 /** Store one event and run its handler: a batch of one. */
@@ -141,40 +166,49 @@ export function relinkScope(handled: readonly HandlerItem[]): RelinkScope {
   return { git, sessionIds: [...sessionIds].sort(), startedIds: [...startedIds].sort() };
 }
 
+/** Git events with a handler are stored with their link (see insertEvents). */
+const linksGit = (registry: HandlerRegistry) => (event: FuelEvent): boolean =>
+  event.payload === 'valid' && GIT_TYPES.has(event.type) && registry.handlerFor(event.type) !== undefined;
+
 /**
- * Every statement is sent at once, in this order, and Postgres runs them in it: the handlers,
- * the devices and links, the payload failures, the git-link lock, the git rows, the relink.
- * (Handlers send their statements before their first await.) The lock is then held only
- * from the git rows to the commit, with no round trip of its own.
+ * The events insert first (its RETURNING says which events are new), with the check of cached
+ * workspace ids in the same round trip; then all sent at once, in this order, and run by
+ * Postgres in it: the handlers, the payload failures, the git-link lock, the git rows, the
+ * relink. (Handlers send their statements before their first await.) The lock is then held
+ * only from the git rows to the commit, and the session rows, which consecutive batches share
+ * (a session's events span batches), only from their upsert to the commit.
  */
 async function fastPath(tx: TransactionSql, { events, registry, logger, known }: Batch): Promise<StoredBatch> {
-  const stored = await storeEvents(tx, events, known);
+  const { items, workspaceIds } = await resolveItems(tx, events, known);
+  const missing = known?.size ? missingWorkspaceIds(tx, [...new Set(workspaceIds.values())]) : Promise.resolve([]);
+  const inserting = insertEvents(tx, items, gitLinkGuesses(items, linksGit(registry)));
+  const [inserted, gone] = await Promise.all([inserting, missing]);
+  if (gone.length > 0) throw new Error(`cached workspace ids with no row: ${gone.join(', ')}`);
+  const stored = classifyInserted(items, inserted, workspaceIds);
   const scope = relinkScope(stored.handled);
   const { before, git } = inRunOrder(groupByHandler(stored.handled, registry));
   const writes: Promise<unknown>[] = [];
   const ok = new Map<string, HandlerResult>();
-  const send = ({ handler, items }: HandlerGroup) => {
-    writes.push(handler({ sql: tx, items, logger }));
-    for (const { event } of items) ok.set(event.id, { type: event.type, status: 'ok' });
+  const send = ({ handler, items: group }: HandlerGroup) => {
+    writes.push(handler({ sql: tx, items: group, logger }));
+    for (const { event } of group) ok.set(event.id, { type: event.type, status: 'ok' });
   };
   before.forEach(send);
-  writes.push(...upsertSightings(tx, stored.fresh, stored.handled), recordPayloadFailures(tx, stored.unhandled), lockGitKeys(tx, scope));
+  writes.push(recordPayloadFailures(tx, stored.unhandled), lockGitKeys(tx, scope));
   git.forEach(send);
   writes.push(relinkChangedSessions(tx, scope));
   await Promise.all(writes);
   return markAll(stored, ok);
 }
 
-/** The same order as the fast path, one step at a time. */
+/** The old order, one step at a time: the events first, then each handler on the new events only. */
 async function isolatedPath(tx: TransactionSql, { events, registry, logger, known }: Batch): Promise<StoredBatch> {
-  const stored = await storeEvents(tx, events, known);
+  const stored = await storeEvents(tx, events, known, linksGit(registry));
   const scope = relinkScope(stored.handled);
   const { before, git } = inRunOrder(groupByHandler(stored.handled, registry));
   const results = new Map<string, HandlerResult>();
   for (const group of before) await runGroupIsolated(tx, group, results, logger);
   await recordPayloadFailures(tx, stored.unhandled);
-  // Late, so the shared device and link rows stay locked only until the commit.
-  await Promise.all(upsertSightings(tx, stored.fresh, stored.handled));
   await lockGitKeys(tx, scope);
   for (const group of git) await runGroupIsolated(tx, group, results, logger);
   // Whatever each handler came to: a failed one's writes are gone, and relinking what it

@@ -1,9 +1,10 @@
 import type { FuelEvent } from './envelope';
 import type { HandlerItem } from './registry';
-import { upsertDevices, upsertWorkspaceDevices } from './sql/devices';
+import { devicesUpsert, workspaceDevicesUpsert, type DeviceSighting, type WorkspaceDeviceSighting } from './sql/devices';
+import { gitLinkGuesses } from './git-link-guess';
 import { insertEvents } from './sql/events';
 import type { Db } from './sql/types';
-import { resolveWorkspaceIds, updateDefaultBranches, type DefaultBranchCandidate } from './sql/workspaces';
+import { defaultBranchesUpdate, resolveWorkspaceIds, type DefaultBranchCandidate } from './sql/workspaces';
 
 export type HandlerResult =
   | { type: string; status: 'ok' }
@@ -27,6 +28,8 @@ export interface StoredItem {
 export interface StoredBatch {
   /** One per event, in order; handler results are filled in later. */
   results: ProcessResult[];
+  /** Every event of the batch, duplicates included: what the sightings are computed from. */
+  items: StoredItem[];
   /** The events inserted now (not duplicates), in order. */
   fresh: StoredItem[];
   /** Those of them with a valid payload: only these run handlers. */
@@ -36,19 +39,19 @@ export interface StoredBatch {
   workspaceIds: Map<string, string>;
 }
 
-/**
- * Resolve the batch's workspaces (once per distinct name) and insert its events with one
- * statement; an id not returned is a duplicate, and so is a second copy within the batch.
- */
-export async function storeEvents(
+/** The batch's events with their workspaces' ids: once per distinct name, no query when cached. */
+export async function resolveItems(
   db: Db,
   events: readonly FuelEvent[],
   knownWorkspaceIds: ReadonlyMap<string, string> | undefined,
-): Promise<StoredBatch> {
+): Promise<{ items: StoredItem[]; workspaceIds: Map<string, string> }> {
   const workspaceIds = await resolveWorkspaceIds(db, events.map((e) => e.workspace_id), knownWorkspaceIds);
-  const items: StoredItem[] = events.map((event) => ({ event, workspaceId: workspaceIds.get(event.workspace_id) ?? '' }));
-  const inserted = await insertEvents(db, items);
+  const items = events.map((event) => ({ event, workspaceId: workspaceIds.get(event.workspace_id) ?? '' }));
+  return { items, workspaceIds };
+}
 
+/** Sort the batch's items by what the insert returned: an id not returned is a duplicate, and so is a second copy. */
+export function classifyInserted(items: readonly StoredItem[], inserted: Set<string>, workspaceIds: Map<string, string>): StoredBatch {
   const fresh: StoredItem[] = [];
   const handled: HandlerItem[] = [];
   const unhandled: FuelEvent[] = [];
@@ -62,7 +65,22 @@ export async function storeEvents(
     }
     return { eventId: event.id, type: event.type, status: isNew ? 'processed' : 'duplicate', payload: event.payload, handlerResults: [] };
   });
-  return { results, fresh, handled, unhandled, workspaceIds };
+  return { results, items: [...items], fresh, handled, unhandled, workspaceIds };
+}
+
+/**
+ * Resolve the batch's workspaces and insert its events with one statement. `linkGit` says
+ * which events are stored with their git link (see insertEvents and gitLinkGuesses).
+ */
+export async function storeEvents(
+  db: Db,
+  events: readonly FuelEvent[],
+  knownWorkspaceIds: ReadonlyMap<string, string> | undefined,
+  linkGit?: (event: FuelEvent) => boolean,
+): Promise<StoredBatch> {
+  const { items, workspaceIds } = await resolveItems(db, events, knownWorkspaceIds);
+  const links = linkGit ? gitLinkGuesses(items, linkGit) : undefined;
+  return classifyInserted(items, await insertEvents(db, items, links), workspaceIds);
 }
 
 function localPathOf(event: FuelEvent): string | null {
@@ -141,36 +159,64 @@ export function defaultBranchCandidates(items: readonly HandlerItem[]): DefaultB
     .map(({ workspaceId, branch, at, eventId }) => ({ workspaceId, branch, at, eventId }));
 }
 
+/** A sighting with its time in ms (Date.parse, once): what the reductions compare. */
+type Timed<T> = T & { ms: number };
+
+/** What a batch's events say about devices, workspace links and default branches, reduced to the rows that can decide them. */
+export interface Sightings {
+  devices: Timed<DeviceSighting>[];
+  links: Timed<WorkspaceDeviceSighting>[];
+  branches: Timed<DefaultBranchCandidate>[];
+}
+
+/** Key of a workspace link; no stored string holds U+0000. */
+const linkKey = (s: { workspaceId: string; deviceId: string }) => `${s.workspaceId}\u0000${s.deviceId}`;
+const msOf = (s: { ms: number }) => s.ms;
+
 /**
- * Devices, workspace links and workspaces' default branches of the new events: three
- * statements, issued together, late in the batch: these rows are shared by every batch in
- * flight, so they stay locked only from here to the commit. `handled` are those of them
- * with a valid payload (only a valid session.start offers a branch).
+ * The sightings of every event of the batch, duplicates included: a batch whose transaction
+ * committed but whose sightings were lost (a crash in between) is delivered again, and then
+ * all its events are duplicates. Only a valid session.start offers a branch and a local path.
  */
-export function upsertSightings(db: Db, fresh: readonly StoredItem[], handled: readonly HandlerItem[]): Promise<void>[] {
-  const sightings = fresh.map(({ event, workspaceId }) => ({
-    workspaceId,
-    deviceId: event.device_id,
-    eventId: event.id,
-    name: event.device_name,
-    type: event.device_type,
-    localPath: localPathOf(event),
-    activeAt: event.timestamp,
-    ms: Date.parse(event.timestamp),
-  }));
-  const ms = (s: { ms: number }) => s.ms;
-  return [
-    upsertDevices(
-      db,
-      decidingDeviceRows(sightings, (s) => s.deviceId, ms).map((s) => ({
-        deviceId: s.deviceId,
-        eventId: s.eventId,
-        seenAt: s.activeAt,
-        name: s.name,
-        type: s.type,
-      })),
-    ),
-    upsertWorkspaceDevices(db, decidingLinkRows(sightings, (s) => `${s.workspaceId}\u0000${s.deviceId}`, ms)),
-    updateDefaultBranches(db, defaultBranchCandidates(handled)),
-  ];
+export function sightingsOf(items: readonly StoredItem[]): Sightings {
+  const devices: Timed<DeviceSighting>[] = [];
+  const links: Timed<WorkspaceDeviceSighting>[] = [];
+  const starts: HandlerItem[] = [];
+  for (const { event, workspaceId } of items) {
+    const ms = Date.parse(event.timestamp);
+    devices.push({ deviceId: event.device_id, eventId: event.id, seenAt: event.timestamp, name: event.device_name, type: event.device_type, ms });
+    links.push({ workspaceId, deviceId: event.device_id, localPath: localPathOf(event), activeAt: event.timestamp, ms });
+    if (event.payload === 'valid' && event.type === 'session.start') starts.push({ event, workspaceId });
+  }
+  const branches = defaultBranchCandidates(starts).map((b) => ({ ...b, ms: Date.parse(b.at) }));
+  return reduceSightings({ devices, links, branches });
+}
+
+/** Only the rows that can decide a key: reducing a union of reduced sets keeps every deciding row. */
+export function reduceSightings({ devices, links, branches }: Sightings): Sightings {
+  return {
+    devices: decidingDeviceRows(devices, (d) => d.deviceId, msOf),
+    links: decidingLinkRows(links, linkKey, msOf),
+    branches: decidingRows(branches, (b) => b.workspaceId, msOf),
+  };
+}
+
+export function mergeSightings(a: Sightings, b: Sightings): Sightings {
+  return reduceSightings({ devices: [...a.devices, ...b.devices], links: [...a.links, ...b.links], branches: [...a.branches, ...b.branches] });
+}
+
+/**
+ * One statement, in its own transaction: the devices, the links and the workspaces' default
+ * branches, each sorted by key, as three data-modifying CTEs of one plan, so every writer
+ * locks the shared rows in one order and only for this statement. (Three statements in a
+ * transaction cost the worker two more round trips and socket writes per batch.) The links'
+ * foreign keys are checked at the end of the statement, when the devices are in.
+ */
+export async function writeSightings(sql: Db, { devices, links, branches }: Sightings): Promise<void> {
+  if (devices.length === 0 && links.length === 0 && branches.length === 0) return;
+  await sql`
+    WITH d AS (${devicesUpsert(sql, devices)}),
+         l AS (${workspaceDevicesUpsert(sql, links)}),
+         b AS (${defaultBranchesUpdate(sql, branches)})
+    SELECT 1`;
 }

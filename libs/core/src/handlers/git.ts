@@ -52,7 +52,6 @@ export function gitActivityRows(items: readonly HandlerItem<GitEventType>[]): Gi
     workspaceId,
     deviceId: event.device_id,
     at: event.timestamp,
-    storedSessionId: event.session_id,
     ...columnsOf(event),
     ...worktreeOf(event.data),
   }));

@@ -32,6 +32,6 @@ export function sessionEventRows(items: readonly SessionItem[]): SessionEventRow
 /**
  * Registered for the three session types: a batch's session events are upserted by one
  * statement, which locks its sessions in id order. (The starts' branches go to their
- * workspaces with the devices and links, late in the batch: see upsertSightings.)
+ * workspaces with the devices and links, after the batch's commit: see writeSightings.)
  */
 export const handleSessionEvents: EventHandler<SessionEventType> = ({ sql, items }) => upsertSessions(sql, sessionEventRows(items));

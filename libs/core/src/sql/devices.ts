@@ -17,8 +17,13 @@ export interface DeviceSighting {
  */
 export async function upsertDevices(db: Db, sightings: readonly DeviceSighting[]): Promise<void> {
   if (sightings.length === 0) return;
+  await db`${devicesUpsert(db, sightings)}`;
+}
+
+/** The statement of upsertDevices, as a fragment (writeSightings puts it in a WITH). */
+export function devicesUpsert(db: Db, sightings: readonly DeviceSighting[]) {
   const col = <T>(pick: (s: DeviceSighting) => T) => sightings.map(pick);
-  await db`
+  return db`
     WITH r AS (
       SELECT r.id, r.eid, r.ts::timestamptz AS ts, r.name, r.type
       FROM unnest(${col((s) => s.deviceId)}::text[], ${col((s) => s.eventId)}::text[], ${col((s) => s.seenAt)}::text[],
@@ -63,10 +68,15 @@ export interface WorkspaceDeviceSighting {
 
 export async function upsertWorkspaceDevices(db: Db, sightings: readonly WorkspaceDeviceSighting[]): Promise<void> {
   if (sightings.length === 0) return;
+  await db`${workspaceDevicesUpsert(db, sightings)}`;
+}
+
+/** The statement of upsertWorkspaceDevices, as a fragment (writeSightings puts it in a WITH). */
+export function workspaceDevicesUpsert(db: Db, sightings: readonly WorkspaceDeviceSighting[]) {
   const col = <T>(pick: (s: WorkspaceDeviceSighting) => T) => sightings.map(pick);
   // The path is the one of the latest event that has one (by event time, then stream order),
   // and it replaces the stored one only if it is at least as recent: order independent.
-  await db`
+  return db`
     INSERT INTO workspace_devices (workspace_id, device_id, local_path, local_path_at, last_active_at)
     SELECT r.w, r.d,
            (array_agg(r.p ORDER BY r.ts::timestamptz DESC, r.seq DESC) FILTER (WHERE r.p IS NOT NULL))[1],

@@ -31,8 +31,6 @@ export interface GitActivityRow {
   data: JsonObject;
   worktreeName: string | null;
   isWorktree: boolean;
-  /** What its events row was inserted with (the envelope's session_id). */
-  storedSessionId: string | null;
 }
 
 /**
@@ -48,14 +46,17 @@ const coveringSession = (db: Db) => db`
 
 /**
  * Insert the batch's git rows in one statement, each linked to its covering session, and
- * give their events rows the same link where it differs from what they were inserted with.
+ * give their events rows the same link where it differs from what they were inserted with
+ * (insertEvents stores the link the sessions gave before the lock; it differs only when a
+ * transaction on the same key committed in between, or on the isolated path).
  * No ON CONFLICT (a speculative insertion costs more per row): the rows are those of
  * the events this transaction just inserted, and a git row exists only for a stored event
  * (nothing deletes events), so none of their ids can be taken, by a committed transaction or
  * by one in flight (that one would hold the events row first).
  * Sent after lockGitKeys, so the link takes in every committed session of the row's key
- * and the batch's own. The events rows are found by index probes (ANY of an array), whatever
- * the planner thinks of a table that grows fast, and their new values in one jsonb object.
+ * and the batch's own. The events rows are found by index probes (a LATERAL kept apart by
+ * OFFSET 0, and ANY of an array), whatever the planner thinks of a table that grows fast,
+ * and their new values in one jsonb object.
  */
 export async function insertGitActivity(db: Db, rows: readonly GitActivityRow[]): Promise<void> {
   if (rows.length === 0) return;
@@ -84,8 +85,8 @@ export async function insertGitActivity(db: Db, rows: readonly GitActivityRow[])
     ),
     moved AS MATERIALIZED (
       SELECT i.id, i.session_id FROM inserted i
-      JOIN unnest(${col((r) => r.id)}::text[], ${col((r) => r.storedSessionId)}::text[]) AS s(id, stored) USING (id)
-      WHERE i.session_id IS DISTINCT FROM s.stored
+      CROSS JOIN LATERAL (SELECT e.session_id FROM events e WHERE e.id = i.id OFFSET 0) e
+      WHERE i.session_id IS DISTINCT FROM e.session_id
     )
     UPDATE events e SET session_id = (SELECT jsonb_object_agg(m.id, m.session_id) FROM moved m) ->> e.id
     WHERE e.id = ANY(ARRAY(SELECT id FROM moved))`;

@@ -29,8 +29,13 @@ export interface DefaultBranchCandidate {
  */
 export async function updateDefaultBranches(db: Db, candidates: readonly DefaultBranchCandidate[]): Promise<void> {
   if (candidates.length === 0) return;
+  await db`${defaultBranchesUpdate(db, candidates)}`;
+}
+
+/** The statement of updateDefaultBranches, as a fragment (writeSightings puts it in a WITH). */
+export function defaultBranchesUpdate(db: Db, candidates: readonly DefaultBranchCandidate[]) {
   const col = <T>(pick: (c: DefaultBranchCandidate) => T) => candidates.map(pick);
-  await db`
+  return db`
     WITH c AS (
       SELECT DISTINCT ON (r.w) r.w, r.branch, r.ts::timestamptz AS ts, r.eid
       FROM unnest(${col((c) => c.workspaceId)}::text[], ${col((c) => c.branch)}::text[], ${col((c) => c.at)}::text[], ${col((c) => c.eventId)}::text[])
@@ -46,6 +51,19 @@ export async function updateDefaultBranches(db: Db, candidates: readonly Default
     UPDATE workspaces w
     SET default_branch = n.branch, default_branch_at = n.ts, default_branch_event_id = n.eid, updated_at = now()
     FROM newer n WHERE w.id = n.id`;
+}
+
+/**
+ * Those of `ids` with no workspace row: ids from a process's cache whose row an operator
+ * deleted. Nothing in the batch's transaction writes a workspace row any more (the links'
+ * foreign key caught this before), so the fast path asks.
+ */
+export async function missingWorkspaceIds(db: Db, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await db<{ id: string }[]>`
+    SELECT x.id FROM unnest(${ids as string[]}::text[]) AS x(id)
+    WHERE NOT EXISTS (SELECT 1 FROM workspaces w WHERE w.id = x.id)`;
+  return rows.map((r) => r.id);
 }
 
 async function selectWorkspaceIds(db: Db, canonicalIds: readonly string[], into: Map<string, string>): Promise<void> {
