@@ -3,6 +3,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
+import { toError } from '@fuel-code/core';
+import { untilAborted } from '@fuel-code/runtime';
 import { loadAssets } from './assets';
 import { SessionStore, tokenMissingForHost } from './auth';
 import type { ConsoleConfig } from './config';
@@ -129,11 +131,8 @@ export async function startConsole(deps: ConsoleDeps): Promise<RunningConsole> {
     close() {
       closing ??= (async () => {
         sampler.stop();
-        const timeout = AbortSignal.timeout(CLOSE_TIMEOUT_MS);
-        await Promise.race([
-          app.close().catch((err: unknown) => logger.warn({ err }, 'Error while closing the console server')),
-          new Promise<void>((resolve) => timeout.addEventListener('abort', () => resolve(), { once: true })),
-        ]);
+        const closed = app.close().catch((err: unknown) => logger.warn({ err: toError(err) }, 'Error while closing the console server'));
+        await untilAborted(closed, AbortSignal.timeout(CLOSE_TIMEOUT_MS)).catch(() => undefined);
       })();
       return closing;
     },
