@@ -6,7 +6,7 @@ import { untilAborted, WaitAbortedError } from '@fuel-code/runtime';
 
 /** Raised when stop was requested while waiting on a dependency. */
 export class StoppedError extends Error {
-  readonly code = 'CONSUMER_STOPPING';
+  readonly code = 'CONSUMER_STOPPING' as const;
   constructor() {
     super('consumer is stopping');
     this.name = 'StoppedError';

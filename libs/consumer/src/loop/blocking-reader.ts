@@ -3,7 +3,9 @@ import type { Logger } from 'pino';
 import { untilAborted, WaitAbortedError } from '@fuel-code/runtime';
 import { readFromStream, type ReadOptions, type StreamEntry } from '@fuel-code/stream';
 
+/** The blocking read's reply did not come within the block time plus the margin: its connection is replaced. */
 export class WatchdogTimeoutError extends Error {
+  readonly code = 'READ_WATCHDOG_TIMEOUT' as const;
   constructor(ms: number) {
     super(`blocking read did not return within ${ms} ms`);
     this.name = 'WatchdogTimeoutError';

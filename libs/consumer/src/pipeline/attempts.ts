@@ -5,7 +5,7 @@ import type { HandleEvents, Middleware } from './types';
 
 /** An event failed its last allowed attempt: the dead-letter wrapper takes it from here. */
 export class AttemptsExhaustedError extends Error {
-  readonly code = 'ATTEMPTS_EXHAUSTED';
+  readonly code = 'ATTEMPTS_EXHAUSTED' as const;
   constructor(
     readonly attempts: number,
     readonly error: Error,
