@@ -26,7 +26,9 @@ Options:
 
 Environment: REDIS_URL (redis://127.0.0.1:6379).`;
 
-export class ApiUsageError extends Error {}
+export class ApiUsageError extends Error {
+  readonly code = 'USAGE_INVALID' as const;
+}
 
 export function parseApiArgs(argv: readonly string[]): ApiBenchOptions | 'help' {
   const flags = new Map<string, string>([

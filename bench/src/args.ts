@@ -50,7 +50,9 @@ Options:
 Environment: REDIS_URL (redis://127.0.0.1:6379), DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres;
 its user must be allowed to CREATE DATABASE).`;
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  readonly code = 'USAGE_INVALID' as const;
+}
 
 export function parseArgs(argv: readonly string[]): BenchOptions | 'help' {
   const values = new Map<string, string>();

@@ -4,9 +4,9 @@ import type { Sql } from 'postgres';
  * How the latency scenario learns when rows become visible: a statement trigger, created in
  * the scenario's own database only (never by a migration), NOTIFYs a summary of each insert
  * into events. PostgreSQL delivers a NOTIFY when its transaction commits, so the listener hears
- * of the rows the moment a reader could see them, without polling. A poller measured its own
- * interval and query too (up to 7.5 ms at p99, measured with track_commit_timestamp) and loaded
- * the two cores the worker runs on.
+ * of the rows the moment a reader could see them, without polling. A poller adds its own
+ * interval and query to every figure and loads the cores the worker runs on
+ * (docs/performance.md, "Latency, stage by stage").
  */
 
 const CHANNEL = 'fc_bench_rows';

@@ -1,3 +1,4 @@
+import { untilAborted, WaitAbortedError } from '@fuel-code/runtime';
 import { describeExit, type Child } from './children';
 import type { ScenarioResources, Shared } from './infra';
 import type { CpuReport } from './stats';
@@ -47,17 +48,11 @@ export interface StoreChecks {
 export const START_TIMEOUT_MS = 60_000;
 
 export async function waitStarted(children: readonly Child[], timeoutMs: number): Promise<number[]> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`no "Event consumer started" within ${timeoutMs} ms from ${children.filter((c) => c.running).map((c) => c.name).join(', ')}${children.map((c) => c.tails()).join('')}`)),
-      timeoutMs,
-    );
-  });
   try {
-    return await Promise.race([Promise.all(children.map((c) => c.started)), timeout]);
-  } finally {
-    clearTimeout(timer);
+    return await untilAborted(Promise.all(children.map((c) => c.started)), AbortSignal.timeout(timeoutMs));
+  } catch (err) {
+    if (!(err instanceof WaitAbortedError)) throw err;
+    throw new Error(`no "Event consumer started" within ${timeoutMs} ms from ${children.filter((c) => c.running).map((c) => c.name).join(', ')}${children.map((c) => c.tails()).join('')}`);
   }
 }
 

@@ -41,7 +41,9 @@ Options:
 Environment: DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres; its user must be
 allowed to CREATE DATABASE). Redis is always a private redis-server on a free port.`;
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  readonly code = 'USAGE_INVALID' as const;
+}
 
 function int(flag: string, raw: string | undefined, min: number, max: number): number {
   if (raw === undefined || !/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {

@@ -4,6 +4,7 @@ import type { Sql } from 'postgres';
 import { databaseState } from './read/database';
 import { readConsumers, readStreamState, type ConsumerRow, type StreamTarget } from './read/stream-state';
 import type { Sample } from './status';
+import { toError } from '@fuel-code/core';
 
 export interface SamplerDeps {
   redis: Redis;
@@ -74,13 +75,13 @@ export function startSampler(d: SamplerDeps): Sampler {
     if (running) return;
     running = true;
     sampleNow()
-      .catch((err: unknown) => log.warn({ err }, 'Status sample failed'))
+      .catch((err: unknown) => log.warn({ err: toError(err) }, 'Status sample failed'))
       .finally(() => {
         running = false;
       });
   }, d.intervalMs);
   timer.unref();
-  void sampleNow().catch((err: unknown) => log.warn({ err }, 'Status sample failed'));
+  void sampleNow().catch((err: unknown) => log.warn({ err: toError(err) }, 'Status sample failed'));
   return {
     history: () => samples,
     sampleNow,

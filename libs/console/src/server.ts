@@ -3,6 +3,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
+import { toError } from '@fuel-code/core';
+import { untilAborted } from '@fuel-code/runtime';
 import { loadAssets } from './assets';
 import { SessionStore, tokenMissingForHost } from './auth';
 import type { ConsoleConfig } from './config';
@@ -31,7 +33,7 @@ export interface RunningConsole {
 
 /** A token is needed off loopback: the app checks first (exit 2); this guards every other caller. */
 export class ConsoleTokenRequiredError extends Error {
-  readonly code = 'CONSOLE_TOKEN_REQUIRED';
+  readonly code = 'CONSOLE_TOKEN_REQUIRED' as const;
   constructor(host: string) {
     super(`CONSOLE_TOKEN is required when the console listens on ${host} (not loopback)`);
     this.name = 'ConsoleTokenRequiredError';
@@ -81,7 +83,7 @@ function buildApp(ctx: ConsoleContext): FastifyInstance {
   app.setErrorHandler(async (err: unknown, request, reply) => {
     const code = typeof err === 'object' && err !== null ? (err as { statusCode?: unknown }).statusCode : undefined;
     const status = typeof code === 'number' && code >= 400 && code < 500 ? code : 503;
-    ctx.logger.warn({ err, url: request.url }, 'Console request failed');
+    ctx.logger.warn({ err: toError(err), url: request.url }, 'Console request failed');
     return sendPage(reply, errorPage('Unavailable', status === 503 ? 'Redis or PostgreSQL did not answer; nothing shown. Try again.' : 'Bad request.'), status);
   });
   return app;
@@ -129,11 +131,8 @@ export async function startConsole(deps: ConsoleDeps): Promise<RunningConsole> {
     close() {
       closing ??= (async () => {
         sampler.stop();
-        const timeout = AbortSignal.timeout(CLOSE_TIMEOUT_MS);
-        await Promise.race([
-          app.close().catch((err: unknown) => logger.warn({ err }, 'Error while closing the console server')),
-          new Promise<void>((resolve) => timeout.addEventListener('abort', () => resolve(), { once: true })),
-        ]);
+        const closed = app.close().catch((err: unknown) => logger.warn({ err: toError(err) }, 'Error while closing the console server'));
+        await untilAborted(closed, AbortSignal.timeout(CLOSE_TIMEOUT_MS)).catch(() => undefined);
       })();
       return closing;
     },

@@ -42,11 +42,12 @@ export const DEFAULT_CONSUMER_CONFIG = {
   stream: 'events:incoming',
   group: 'event-processors',
   deadLetterStream: 'events:dead-letter',
-  // Chosen by measurement (README, Performance): near the top of the throughput curve, and
-  // peak RSS stays under 150 MB with a 100k backlog (1000 and up do not).
+  // Near the top of the throughput curve while the worker stays within its memory goal on a
+  // large backlog; larger batches buy little speed for more memory, smaller ones pay each
+  // batch's fixed cost more often (docs/performance.md, "Defaults chosen from these figures").
   batchSize: 500,
-  // Measured (README, Performance): on a 100k backlog 34.6k events/s with 2, 37.9k with 3,
-  // 39.0k with 4; past that the two cores are busy. Each batch in flight holds one
+  // More than one batch in flight helps only while one waits on PostgreSQL; past four the
+  // cores are busy anyway (docs/performance.md, same section). Each batch in flight holds one
   // transaction and up to batchSize parsed events.
   inFlightBatches: 4,
   blockMs: 5000,
@@ -59,6 +60,6 @@ export const DEFAULT_CONSUMER_CONFIG = {
   // Far above a normal batch (500 events of a few hundred bytes each), so it binds only when
   // entries are large. The batches in flight then hold less than inFlightBatches ×
   // (maxBatchBytes + maxEntryBytes) of entries, each also decoded, parsed and serialized
-  // again for PostgreSQL; 16 MiB measured far above the memory goal (docs/reliability.md, "Bounded memory in the worker").
+  // again for PostgreSQL; a much larger cap breaks the memory goal (docs/reliability.md, "Bounded memory in the worker").
   maxBatchBytes: 4 * 1024 * 1024,
 } as const satisfies Omit<ConsumerConfig, 'consumerName'>;

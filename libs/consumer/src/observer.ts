@@ -17,8 +17,9 @@ export type BatchOrigin = 'new' | 'own-pending' | 'claimed';
 /**
  * Optional hooks for metrics. Every method is optional; a throw from one is logged and
  * ignored, so an observer can never break the consume loop. Outcomes come per attempt and
- * type, never a call per event: at tens of thousands of events a second, a call per event
- * (and prom-client's label hashing behind it) cost about 4% of the throughput.
+ * type, never a call per event: prom-client hashes the labels on every call, and at the
+ * worker's rate a call per event costs a visible share of the throughput (docs/performance.md,
+ * "Metrics per batch, not per event").
  */
 export interface ConsumerObserver {
   /**

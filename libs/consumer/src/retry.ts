@@ -2,10 +2,11 @@ import { setMaxListeners } from 'node:events';
 import pRetry from 'p-retry';
 import type { Logger } from 'pino';
 import { isTransientError, toError, TransientError } from '@fuel-code/core';
+import { untilAborted, WaitAbortedError } from '@fuel-code/runtime';
 
 /** Raised when stop was requested while waiting on a dependency. */
 export class StoppedError extends Error {
-  readonly code = 'CONSUMER_STOPPING';
+  readonly code = 'CONSUMER_STOPPING' as const;
   constructor() {
     super('consumer is stopping');
     this.name = 'StoppedError';
@@ -60,18 +61,6 @@ export async function retryTransient<T>(what: string, fn: () => Promise<T>, deps
   }
 }
 
-/** Rejects with StoppedError when `signal` aborts; `dispose` removes the listener. */
-function stoppedBy(signal: AbortSignal): { stopped: Promise<never>; dispose: () => void } {
-  let onAbort: () => void = () => undefined;
-  const stopped = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new StoppedError());
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  stopped.catch(() => undefined);
-  return { stopped, dispose: () => signal.removeEventListener('abort', onAbort) };
-}
-
 async function backOffUntilSuccess<T>(what: string, fn: () => Promise<T>, deps: RetryDeps, first: TransientError): Promise<T> {
   const backoff = deps.backoff ?? DEFAULT_BACKOFF;
   const { signal } = deps;
@@ -108,17 +97,16 @@ async function backOffUntilSuccess<T>(what: string, fn: () => Promise<T>, deps: 
       );
     },
   });
-  // If stop wins the race, the background retry ends on its next attempt; nobody awaits it.
-  retrying.catch(() => undefined);
-  const stop = stoppedBy(signal);
+  // If stop comes first, the background retry ends on its next attempt; nobody awaits it.
+  let result: T;
   try {
-    const result = await Promise.race([retrying, stop.stopped]);
-    const outageMs = Date.now() - outageStart;
-    deps.logger.info({ outageMs, dependency: first.dependency }, `Recovered: ${what} succeeded after ${outageMs} ms`);
-    return result;
-  } finally {
-    stop.dispose();
+    result = await untilAborted(retrying, signal);
+  } catch (err) {
+    throw err instanceof WaitAbortedError && signal.aborted && err.reason === signal.reason ? new StoppedError() : err;
   }
+  const outageMs = Date.now() - outageStart;
+  deps.logger.info({ outageMs, dependency: first.dependency }, `Recovered: ${what} succeeded after ${outageMs} ms`);
+  return result;
 }
 
 /** Every failure of a Redis command is taken as Redis being unavailable. */

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { startConsumer, type ConsumerConfig, type ConsumerHandle, type HandleEntries } from '@fuel-code/consumer';
+import { DEFAULT_CONSUMER_CONFIG, startConsumer, type ConsumerConfig, type ConsumerHandle, type HandleEntries } from '@fuel-code/consumer';
 import { createRedisConnection } from '@fuel-code/stream';
 import { captureLogs, createTestRedis, deleteKeys, testRedisUrl, uniqueStreamKeys, type LogCapture, type TestStreamKeys } from '@fuel-code/testing';
 
@@ -40,6 +40,7 @@ export function useLoopTestEnv(label: string) {
       logger: logs.logger,
       backoff: { minTimeoutMs: 50, maxTimeoutMs: 500, reminderEveryMs: 2000 },
       config: {
+        ...DEFAULT_CONSUMER_CONFIG,
         stream: state.keys.stream,
         group: state.keys.group,
         deadLetterStream: state.keys.deadLetter,
@@ -47,13 +48,6 @@ export function useLoopTestEnv(label: string) {
         batchSize: 10,
         inFlightBatches: 2,
         blockMs: 1000,
-        claimIdleMs: 60_000,
-        maxAttempts: 3,
-        statsIntervalMs: 60_000,
-        stopTimeoutMs: 8000,
-        stuckBatchMs: 60_000,
-        maxEntryBytes: 1024 * 1024,
-        maxBatchBytes: 4 * 1024 * 1024,
         ...overrides,
       },
     });

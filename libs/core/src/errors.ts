@@ -1,9 +1,29 @@
 /**
- * The error taxonomy. Every error the pipeline raises on purpose is a FuelCodeError with
- * a stable `code`. The split that matters to callers:
- *  - PermanentError: this input is bad and will never get better (dead-letter it).
- *  - TransientError: a dependency is down or slow; the input is fine (back off, retry, never dead-letter).
- * Anything else that escapes processing is a ProcessingError: retried a bounded number of times.
+ * The error taxonomy, and the one place that says which errors are transient. Every error the
+ * pipeline raises on purpose has a stable `code` (logged as `err.code`; see docs/operations.md,
+ * "Error codes"). Only the first three decide what happens to an event:
+ *
+ * Transient (the input is fine; wait, never spend an attempt, never dead-letter):
+ *  - DEPENDENCY_UNAVAILABLE (TransientError): Redis or PostgreSQL is down or refusing writes.
+ *    classifyDbError (db-errors.ts) maps socket, driver and outage SQLSTATEs here; the consumer's
+ *    outage breaker also maps a SQLSTATE failing many distinct events here. The worker backs off
+ *    (retryTransient) until it answers or the worker stops; the API answers 503.
+ *  - READ_WATCHDOG_TIMEOUT (consumer): a blocking read went silent; its connection is replaced
+ *    and the read backed off like any Redis outage.
+ *
+ * Permanent (this input will never get better):
+ *  - EVENT_INVALID (InvalidEventError, the one PermanentError): the worker dead-letters the entry
+ *    at once with reason `invalid` and acks it; the API answers 400.
+ *  - PROCESSING_FAILED (ProcessingError): a refusal that is not an outage (a bad value, a
+ *    constraint). Not permanent at first sight: the refused batch is split down to the one event
+ *    that fails, which is retried until --max-attempts; then ATTEMPTS_EXHAUSTED (consumer) and a
+ *    dead letter with reason `failed`. Anything else thrown while storing takes the same path.
+ *
+ * Neither (they end a process or a wait, and no event is lost): CONFIG_INVALID (exit 2),
+ * MIGRATION_FAILED (libs/db; the worker does not start), CONSUMER_STOPPING (a wait cut short by
+ * stop: the entries stay pending for the next reader), WAIT_ABORTED (libs/runtime), and those
+ * of the apps and tools (RATE_LIMITED: 429, BACKLOG_READ_TIMEOUT, CONSOLE_TOKEN_REQUIRED,
+ * USAGE_INVALID, COMMAND_FAILED). docs/adr/009-outage-versus-poison.md says why.
  */
 export type ErrorCode =
   | 'EVENT_INVALID'

@@ -70,6 +70,136 @@ function reset(socket: Socket): void {
   else socket.resetAndDestroy();
 }
 
+type Pair = [Socket, Socket];
+
+/**
+ * The proxy's connections and the fault it plays (cut, blackholed, silenced pairs); the
+ * listener hands it every client it accepts.
+ */
+class ProxyConnections {
+  readonly pairs = new Set<Pair>();
+  /** Clients accepted during a blackhole: connected upstream on restore(). */
+  private readonly held = new Set<Socket>();
+  /** Pairs silenced by silenceOpen(): they stay paused whatever happens, until restore(). */
+  readonly silenced = new Set<Pair>();
+  private isCut = false;
+  private isBlackholed = false;
+  closing = false;
+  refused = 0;
+
+  constructor(private readonly target: { host: string; port: number }) {}
+
+  accept(client: Socket): void {
+    client.on('error', () => undefined);
+    if (this.isCut || this.closing) {
+      if (this.isCut) this.refused++;
+      reset(client);
+      return;
+    }
+    if (this.isBlackholed) {
+      this.held.add(client);
+      client.once('close', () => this.held.delete(client));
+      return;
+    }
+    this.forward(client);
+  }
+
+  cut(): void {
+    this.isCut = true;
+    this.dropAll();
+  }
+
+  blackhole(): void {
+    this.isBlackholed = true;
+    for (const pair of this.pairs) hold(pair);
+  }
+
+  silenceOpen(): void {
+    for (const pair of this.pairs) {
+      this.silenced.add(pair);
+      hold(pair);
+    }
+  }
+
+  restore(): void {
+    this.isCut = false;
+    const wasSilenced = [...this.silenced];
+    this.silenced.clear();
+    if (!this.isBlackholed) {
+      for (const pair of wasSilenced) this.flow(pair);
+      return;
+    }
+    this.isBlackholed = false;
+    for (const pair of this.pairs) this.flow(pair);
+    for (const client of [...this.held]) {
+      this.held.delete(client);
+      this.forward(client);
+    }
+  }
+
+  /** Reset every connection, proxied or held. */
+  dropAll(): void {
+    this.silenced.clear();
+    for (const pair of [...this.pairs]) {
+      this.pairs.delete(pair);
+      for (const socket of pair) reset(socket);
+    }
+    for (const client of [...this.held]) {
+      this.held.delete(client);
+      reset(client);
+    }
+  }
+
+  private forward(client: Socket): void {
+    const upstream = connect({ host: this.target.host, port: this.target.port });
+    upstream.on('error', () => undefined);
+    const pair: Pair = [client, upstream];
+    this.pairs.add(pair);
+    // One side gone ends the other: gracefully after a clean close (so data in flight, like a
+    // server's last error message, still arrives), with a reset after an error or a refusal.
+    const onClose = (other: Socket) => (hadError: boolean) => {
+      this.pairs.delete(pair);
+      this.silenced.delete(pair);
+      if (hadError) reset(other);
+      else other.end();
+    };
+    client.once('close', onClose(upstream));
+    upstream.once('close', onClose(client));
+    upstream.once('connect', () => this.flow(pair));
+  }
+
+  /** Pipe both ways, unless a blackhole began meanwhile (restore() pipes it then). */
+  private flow(pair: Pair): void {
+    const [client, upstream] = pair;
+    if (this.isBlackholed || this.silenced.has(pair) || upstream.connecting || upstream.destroyed) return;
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.resume();
+  }
+}
+
+/** Stop a pair's bytes where they are: unread data waits in the sockets, nothing errors. */
+function hold([client, upstream]: Pair): void {
+  client.unpipe(upstream);
+  upstream.unpipe(client);
+  client.pause();
+  upstream.pause();
+}
+
+/** Listen on `host:port` (0: a free port) and return the port bound. */
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (typeof address !== 'object' || !address) throw new Error('proxy has no address');
+  return address.port;
+}
+
 /**
  * A TCP proxy on 127.0.0.1 in front of `target`, for failure injection: cut() makes it
  * behave like a network outage, restore() heals it. Uses node:net only.
@@ -82,129 +212,27 @@ function reset(socket: Socket): void {
  */
 export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
   const host = '127.0.0.1';
-  const pairs = new Set<[Socket, Socket]>();
-  /** Clients accepted during a blackhole: connected upstream on restore(). */
-  const held = new Set<Socket>();
-  /** Pairs silenced by silenceOpen(): they stay paused whatever happens, until restore(). */
-  const silenced = new Set<[Socket, Socket]>();
-  let isCut = false;
-  let isBlackholed = false;
-  let refused = 0;
+  const connections = new ProxyConnections({ host: options.targetHost, port: options.targetPort });
+  const server: Server = createServer({ pauseOnConnect: true }, (client) => connections.accept(client));
+  const port = await listen(server, options.listenPort ?? 0, host);
   let closing: Promise<void> | undefined;
-
-  const server: Server = createServer({ pauseOnConnect: true }, (client) => {
-    client.on('error', () => undefined);
-    if (isCut || closing) {
-      if (isCut) refused++;
-      reset(client);
-      return;
-    }
-    if (isBlackholed) {
-      held.add(client);
-      client.once('close', () => held.delete(client));
-      return;
-    }
-    forward(client);
-  });
-
-  /** Pipe both ways, unless a blackhole began meanwhile (restore() pipes it then). */
-  const flow = (pair: [Socket, Socket]): void => {
-    const [client, upstream] = pair;
-    if (isBlackholed || silenced.has(pair) || upstream.connecting || upstream.destroyed) return;
-    client.pipe(upstream);
-    upstream.pipe(client);
-    client.resume();
-  };
-
-  function forward(client: Socket): void {
-    const upstream = connect({ host: options.targetHost, port: options.targetPort });
-    upstream.on('error', () => undefined);
-    const pair: [Socket, Socket] = [client, upstream];
-    pairs.add(pair);
-    // One side gone ends the other: gracefully after a clean close (so data in flight, like a
-    // server's last error message, still arrives), with a reset after an error or a refusal.
-    const onClose = (other: Socket) => (hadError: boolean) => {
-      pairs.delete(pair);
-      silenced.delete(pair);
-      if (hadError) reset(other);
-      else other.end();
-    };
-    client.once('close', onClose(upstream));
-    upstream.once('close', onClose(client));
-    upstream.once('connect', () => flow(pair));
-  }
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.listenPort ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (typeof address !== 'object' || !address) throw new Error('proxy has no address');
-
-  /** Stop a pair's bytes where they are: unread data waits in the sockets, nothing errors. */
-  const hold = ([client, upstream]: [Socket, Socket]): void => {
-    client.unpipe(upstream);
-    upstream.unpipe(client);
-    client.pause();
-    upstream.pause();
-  };
-
-  const dropAll = (): void => {
-    silenced.clear();
-    for (const pair of [...pairs]) {
-      pairs.delete(pair);
-      for (const socket of pair) reset(socket);
-    }
-    for (const client of [...held]) {
-      held.delete(client);
-      reset(client);
-    }
-  };
-
   return {
     host,
-    port: address.port,
-    async cut() {
-      isCut = true;
-      dropAll();
-    },
-    async blackhole() {
-      isBlackholed = true;
-      for (const pair of pairs) hold(pair);
-    },
-    async silenceOpen() {
-      for (const pair of pairs) {
-        silenced.add(pair);
-        hold(pair);
-      }
-    },
-    async restore() {
-      isCut = false;
-      const wasSilenced = [...silenced];
-      silenced.clear();
-      if (!isBlackholed) {
-        for (const pair of wasSilenced) flow(pair);
-        return;
-      }
-      isBlackholed = false;
-      for (const pair of pairs) flow(pair);
-      for (const client of [...held]) {
-        held.delete(client);
-        forward(client);
-      }
-    },
+    port,
+    cut: async () => connections.cut(),
+    blackhole: async () => connections.blackhole(),
+    silenceOpen: async () => connections.silenceOpen(),
+    restore: async () => connections.restore(),
     close() {
       closing ??= new Promise<void>((resolve) => {
+        connections.closing = true;
         server.close(() => resolve());
-        dropAll();
+        connections.dropAll();
       });
       return closing;
     },
-    connectionCount: () => pairs.size,
-    silencedCount: () => silenced.size,
-    refusedCount: () => refused,
+    connectionCount: () => connections.pairs.size,
+    silencedCount: () => connections.silenced.size,
+    refusedCount: () => connections.refused,
   };
 }

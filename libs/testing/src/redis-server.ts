@@ -55,6 +55,69 @@ function exitOf(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/** Rejects as soon as `proc` fails to start or exits; the message carries its last output. */
+function diesEarly(proc: ChildProcess, port: number): Promise<never> {
+  let output = '';
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  const died = new Promise<never>((_, reject) => {
+    const fail = (why: string) => reject(new Error(`redis-server on port ${port} ${why} before answering PING:\n${output}`));
+    proc.once('error', (err) => fail(`failed to start (${err.message})`));
+    proc.once('exit', (code, signal) => fail(`exited (code ${code}, signal ${signal})`));
+  });
+  died.catch(() => undefined);
+  return died;
+}
+
+/** One redis-server process at a time, on a port and data dir that stay across restarts. */
+class RedisProcess {
+  child: ChildProcess | undefined;
+
+  constructor(
+    private readonly dir: string,
+    private readonly options: RedisServerOptions,
+  ) {}
+
+  /** Start on `port` and wait until PING answers; fails as soon as the server dies. */
+  async launch(port: number): Promise<void> {
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', this.options.appendonly ? 'yes' : 'no'];
+    args.push('--dir', this.dir, '--daemonize', 'no');
+    const proc = spawn(...tiedToThisProcess(this.options.binary ?? 'redis-server', args), { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = proc;
+    trackChild(proc);
+    // Not a timeout race: the server dying (port taken, bad option) ends the wait before its deadline.
+    await Promise.race([
+      waitFor(() => pingOnce(port), this.options.startTimeoutMs ?? 10_000, { description: `redis-server on port ${port} to answer PING` }),
+      diesEarly(proc, port),
+    ]);
+  }
+
+  async signalAndWait(signal: NodeJS.Signals): Promise<void> {
+    const proc = this.child;
+    if (!proc) return;
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+    await exitOf(proc);
+    if (this.child === proc) this.child = undefined;
+  }
+
+  /** Launch on a free port: it is free when picked, but another process may take it before redis binds it. */
+  async launchOnFreePort(): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      try {
+        await this.launch(port);
+        return port;
+      } catch (err) {
+        await this.signalAndWait('SIGKILL');
+        if (attempt >= 3) throw err;
+      }
+    }
+  }
+}
+
 /**
  * A redis-server of the test's own (the installed binary), on a free port with a fresh data
  * dir, for tests that stop, crash or restart Redis. Never outlives the test process.
@@ -62,69 +125,21 @@ function exitOf(child: ChildProcess): Promise<void> {
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<PrivateRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'fuel-code-redis-'));
   trackTempDir(dir);
-  const binary = options.binary ?? 'redis-server';
-  const timeoutMs = options.startTimeoutMs ?? 10_000;
-  let child: ChildProcess | undefined;
-
-  const launch = async (port: number): Promise<void> => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', options.appendonly ? 'yes' : 'no'];
-    args.push('--dir', dir, '--daemonize', 'no');
-    const proc = spawn(...tiedToThisProcess(binary, args), { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = proc;
-    trackChild(proc);
-    let output = '';
-    const keep = (chunk: Buffer): void => {
-      output = (output + chunk.toString()).slice(-4000);
-    };
-    proc.stdout?.on('data', keep);
-    proc.stderr?.on('data', keep);
-    // Fail as soon as the server dies (port taken, bad option) rather than at the deadline.
-    const died = new Promise<never>((_, reject) => {
-      const fail = (why: string) => reject(new Error(`redis-server on port ${port} ${why} before answering PING:\n${output}`));
-      proc.once('error', (err) => fail(`failed to start (${err.message})`));
-      proc.once('exit', (code, signal) => fail(`exited (code ${code}, signal ${signal})`));
-    });
-    died.catch(() => undefined);
-    await Promise.race([
-      waitFor(() => pingOnce(port), timeoutMs, { description: `redis-server on port ${port} to answer PING` }),
-      died,
-    ]);
-  };
-
-  const signalAndWait = async (signal: NodeJS.Signals): Promise<void> => {
-    const proc = child;
-    if (!proc) return;
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-    await exitOf(proc);
-    if (child === proc) child = undefined;
-  };
-
-  // The port is free when picked, but another process may take it before redis binds it.
-  let port = 0;
-  for (let attempt = 1; ; attempt++) {
-    port = await freePort();
-    try {
-      await launch(port);
-      break;
-    } catch (err) {
-      await signalAndWait('SIGKILL');
-      if (attempt >= 3) throw err;
-    }
-  }
-
+  const server = new RedisProcess(dir, options);
+  const port = await server.launchOnFreePort();
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     dir,
-    pid: () => child?.pid,
-    stop: () => signalAndWait('SIGTERM'),
-    kill: () => signalAndWait('SIGKILL'),
+    pid: () => server.child?.pid,
+    stop: () => server.signalAndWait('SIGTERM'),
+    kill: () => server.signalAndWait('SIGKILL'),
     async restart() {
-      await signalAndWait('SIGTERM');
+      await server.signalAndWait('SIGTERM');
       try {
-        await launch(port);
+        await server.launch(port);
       } catch (err) {
-        await signalAndWait('SIGKILL');
+        await server.signalAndWait('SIGKILL');
         throw err;
       }
     },

@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { HandlerRegistry } from '@fuel-code/core';
-import type { ConsumerConfig, ConsumerHandle } from '@fuel-code/consumer';
+import { DEFAULT_CONSUMER_CONFIG, type ConsumerConfig, type ConsumerHandle } from '@fuel-code/consumer';
 import { startEventConsumer } from '../../src/wire';
 import { createRedisConnection } from '@fuel-code/stream';
 import {
@@ -53,6 +53,7 @@ export function runConsumer(
     logger: logs.logger,
     backoff: { minTimeoutMs: 50, maxTimeoutMs: 500, reminderEveryMs: 2000 },
     config: {
+      ...DEFAULT_CONSUMER_CONFIG,
       stream: keys.stream,
       group: keys.group,
       deadLetterStream: keys.deadLetter,
@@ -60,13 +61,6 @@ export function runConsumer(
       batchSize: 10,
       inFlightBatches: 2,
       blockMs: 1000,
-      claimIdleMs: 60_000,
-      maxAttempts: 3,
-      statsIntervalMs: 60_000,
-      stopTimeoutMs: 8000,
-      stuckBatchMs: 60_000,
-      maxEntryBytes: 1024 * 1024,
-      maxBatchBytes: 4 * 1024 * 1024,
       ...config,
     },
   });

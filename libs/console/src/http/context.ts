@@ -9,6 +9,7 @@ import type { NavItem } from '../html/layout';
 import type { StreamTarget } from '../read/stream-state';
 import type { Sampler } from '../sampler';
 import type { SelectionStore } from '../selections';
+import { toError } from '@fuel-code/core';
 
 /** What every route of the console shares. */
 export interface ConsoleContext {
@@ -77,7 +78,7 @@ export async function settle<T>(logger: Logger, what: string, read: () => Promis
   try {
     return await read();
   } catch (err) {
-    logger.warn({ err }, `Console read failed: ${what}`);
+    logger.warn({ err: toError(err) }, `Console read failed: ${what}`);
     return undefined;
   }
 }

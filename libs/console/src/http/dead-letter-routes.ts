@@ -39,9 +39,18 @@ export function summarizeReplay(outcomes: readonly ReplayOutcome[]): string {
 }
 
 export function registerDeadLetterRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
-  const key = ctx.target.deadLetterStream;
-  const replay = (ids: readonly string[]) => replayDeadLetters(ctx.redis, { ids }, { stream: ctx.target.stream, deadLetterStream: key });
+  registerDeadLetterPages(app, ctx);
+  registerReplayOfPicked(app, ctx);
+  registerConfirmedActions(app, ctx);
+}
 
+function replayIds(ctx: ConsoleContext, ids: readonly string[]): Promise<ReplayOutcome[]> {
+  return replayDeadLetters(ctx.redis, { ids }, { stream: ctx.target.stream, deadLetterStream: ctx.target.deadLetterStream });
+}
+
+/** The list (filtered, paged) and one dead letter's detail: read only. */
+function registerDeadLetterPages(app: FastifyInstance, ctx: ConsoleContext): void {
+  const key = ctx.target.deadLetterStream;
   app.get('/dead-letters', async (request, reply) => {
     const parsed = ListQuery.safeParse(request.query);
     if (!parsed.success) return sendPage(reply, errorPage('Bad request', 'The filter or page cursor is not valid.'), 400);
@@ -59,7 +68,9 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: ConsoleConte
     if (!record) return sendPage(reply, errorPage('Not found', `No dead letter ${id} (replayed or purged already?).`), 404);
     return sendPage(reply, deadLetterDetailPage(record, eventTypeOf(record), chrome(request, 'dead-letters')));
   });
+}
 
+function registerReplayOfPicked(app: FastifyInstance, ctx: ConsoleContext): void {
   // Replay of ticked ids (or one from its detail page): safe to do at once, as the event id
   // is the dedup key and a dead letter is removed only after its publish succeeded.
   app.post('/dead-letters/replay', async (request, reply) => {
@@ -70,12 +81,16 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: ConsoleConte
       session.flash = 'Nothing selected.';
       return seeOther(reply, '/dead-letters');
     }
-    const outcomes = await replay(ids);
+    const outcomes = await replayIds(ctx, ids);
     ctx.logger.info({ action: 'replay', ids: ids.length, replayed: outcomes.filter((o) => o.status === 'replayed').length }, 'Console replay');
     session.flash = summarizeReplay(outcomes);
     return seeOther(reply, '/dead-letters');
   });
+}
 
+/** Purge, or replay of all that matches a filter: select, confirm, then execute. */
+function registerConfirmedActions(app: FastifyInstance, ctx: ConsoleContext): void {
+  const key = ctx.target.deadLetterStream;
   // A purge, or a replay of everything matching a filter, first becomes a selection: the ids
   // are fixed here and shown for confirmation, and only they are acted on.
   app.post('/dead-letters/confirm', async (request, reply) => {
@@ -117,7 +132,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: ConsoleConte
       ctx.logger.info({ action: 'purge', selected: selection.ids.length, removed }, 'Console purge');
       session.flash = `Purged ${plural(removed, 'dead letter')} of the ${selection.ids.length} confirmed.`;
     } else {
-      const outcomes = await replay(selection.ids);
+      const outcomes = await replayIds(ctx, selection.ids);
       ctx.logger.info({ action: 'replay', selected: selection.ids.length }, 'Console replay');
       session.flash = summarizeReplay(outcomes);
     }

@@ -1,5 +1,6 @@
 import type { Sql } from 'postgres';
 import { recycleSqlClient } from '@fuel-code/db';
+import { toError } from '@fuel-code/core';
 
 /*
  * The console's PostgreSQL reads, one function per statement. Each one is bounded by an
@@ -100,7 +101,7 @@ export async function databaseState(sql: Sql): Promise<DatabaseState> {
     [row] = await sql<{ readOnly: string; inRecovery: boolean }[]>`
       SELECT current_setting('transaction_read_only') AS "readOnly", pg_is_in_recovery() AS "inRecovery"`;
   } catch (err) {
-    return { state: 'unreachable', detail: err instanceof Error ? err.message : String(err) };
+    return { state: 'unreachable', detail: toError(err).message };
   }
   if (!row?.inRecovery && row?.readOnly === 'off') return { state: 'writable' };
   recycleSqlClient(sql).catch(() => undefined);

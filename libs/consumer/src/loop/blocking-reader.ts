@@ -1,8 +1,11 @@
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
+import { untilAborted, WaitAbortedError } from '@fuel-code/runtime';
 import { readFromStream, type ReadOptions, type StreamEntry } from '@fuel-code/stream';
 
+/** The blocking read's reply did not come within the block time plus the margin: its connection is replaced. */
 export class WatchdogTimeoutError extends Error {
+  readonly code = 'READ_WATCHDOG_TIMEOUT' as const;
   constructor(ms: number) {
     super(`blocking read did not return within ${ms} ms`);
     this.name = 'WatchdogTimeoutError';
@@ -53,21 +56,16 @@ export class BlockingReader {
   async read(options: ReadOptions): Promise<StreamEntry[]> {
     const conn = this.conn;
     const limit = (options.blockMs ?? 0) + this.watchdogMarginMs;
-    let timer: NodeJS.Timeout | undefined;
-    const watchdog = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new WatchdogTimeoutError(limit)), limit);
-    });
     try {
-      return await Promise.race([readFromStream(conn, options), watchdog]);
-    } catch (err) {
+      return await untilAborted(readFromStream(conn, options), AbortSignal.timeout(limit));
+    } catch (thrown) {
+      const err = thrown instanceof WaitAbortedError ? new WatchdogTimeoutError(limit) : thrown;
       if (!this.closed) this.onFailedRead();
       if (err instanceof WatchdogTimeoutError) {
         this.logger.warn({ err }, 'Blocking read is stuck; replacing its connection');
         this.replace();
       }
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { toError } from '@fuel-code/core';
+import { untilAborted } from '@fuel-code/runtime';
 import { removeIdleConsumers, type RemovedConsumer } from '@fuel-code/stream';
 
 export interface GroupCleanupDeps {
@@ -43,6 +44,27 @@ export function cleanupIntervalMs(idleMs: number): number {
   return Math.max(50, Math.min(MAX_INTERVAL_MS, Math.floor(idleMs / 4)));
 }
 
+/** One pass: remove what qualifies, a chunk per script call, until none is left or `stopped()`. */
+async function removeDeadConsumers(deps: GroupCleanupDeps, log: Logger, stopped: () => boolean): Promise<RemovedConsumer[]> {
+  const all: RemovedConsumer[] = [];
+  for (let call = 0; call < MAX_CALLS_PER_PASS && !stopped(); call++) {
+    const { removed, more } = await removeIdleConsumers(deps.redis, {
+      stream: deps.stream,
+      group: deps.group,
+      self: deps.self,
+      minIdleMs: deps.idleMs,
+      maxRemovals: REMOVALS_PER_CALL,
+    });
+    for (const consumer of removed) {
+      log.info({ removedConsumer: consumer.name, idleMs: consumer.idleMs }, `Removed consumer ${consumer.name} from the group: nothing pending, idle ${Math.round(consumer.idleMs / 1000)} s`);
+      deps.onRemoved?.(consumer);
+    }
+    all.push(...removed);
+    if (!more) break;
+  }
+  return all;
+}
+
 /**
  * Periodically remove the group's dead consumers: every restart under compose or Kubernetes
  * brings a new consumer name (hostname-pid), and the old ones would stay in the group, in
@@ -57,26 +79,7 @@ export function startGroupCleanup(deps: GroupCleanupDeps): GroupCleanup {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
   let stopped = false;
-
-  async function runOnce(): Promise<RemovedConsumer[]> {
-    const all: RemovedConsumer[] = [];
-    for (let call = 0; call < MAX_CALLS_PER_PASS && !stopped; call++) {
-      const { removed, more } = await removeIdleConsumers(deps.redis, {
-        stream: deps.stream,
-        group: deps.group,
-        self: deps.self,
-        minIdleMs: deps.idleMs,
-        maxRemovals: REMOVALS_PER_CALL,
-      });
-      for (const consumer of removed) {
-        log.info({ removedConsumer: consumer.name, idleMs: consumer.idleMs }, `Removed consumer ${consumer.name} from the group: nothing pending, idle ${Math.round(consumer.idleMs / 1000)} s`);
-        deps.onRemoved?.(consumer);
-      }
-      all.push(...removed);
-      if (!more) break;
-    }
-    return all;
-  }
+  const runOnce = () => removeDeadConsumers(deps, log, () => stopped);
 
   function schedule(): void {
     if (stopped) return;
@@ -104,10 +107,7 @@ export function startGroupCleanup(deps: GroupCleanupDeps): GroupCleanup {
     async stop() {
       stopped = true;
       clearTimeout(timer);
-      if (!running) return;
-      let wait: NodeJS.Timeout | undefined;
-      await Promise.race([running, new Promise((resolve) => (wait = setTimeout(resolve, STOP_WAIT_MS)))]);
-      clearTimeout(wait);
+      if (running) await untilAborted(running, AbortSignal.timeout(STOP_WAIT_MS)).catch(() => undefined);
     },
   };
 }

@@ -2,6 +2,7 @@
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { toError } from '@fuel-code/core';
+import { untilAborted, WaitAbortedError } from '@fuel-code/runtime';
 import { handBackPending, refreshConsumer, type ConsumerRef } from '@fuel-code/stream';
 
 /**
@@ -29,22 +30,13 @@ const HAND_BACK_TIMEOUT_MS = 1000;
  * instead of waiting out --claim-idle-ms. Never throws; bounded in time.
  */
 export async function handBackOnStop(redis: Redis, ref: ConsumerRef, log: Logger): Promise<number> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), HAND_BACK_TIMEOUT_MS);
-  });
   try {
-    const outcome = await Promise.race([handBackPending(redis, ref), timeout]);
-    if (outcome === 'timeout') {
-      log.warn('Could not hand back pending entries in time; they wait for --claim-idle-ms');
-      return 0;
-    }
-    if (outcome > 0) log.warn({ count: outcome }, `Handed back ${outcome} pending entries: the next idle scan of another worker takes them`);
-    return outcome;
+    const count = await untilAborted(handBackPending(redis, ref), AbortSignal.timeout(HAND_BACK_TIMEOUT_MS));
+    if (count > 0) log.warn({ count }, `Handed back ${count} pending entries: the next idle scan of another worker takes them`);
+    return count;
   } catch (err) {
-    log.warn({ err: toError(err) }, 'Could not hand back pending entries; they wait for --claim-idle-ms');
+    if (err instanceof WaitAbortedError) log.warn('Could not hand back pending entries in time; they wait for --claim-idle-ms');
+    else log.warn({ err: toError(err) }, 'Could not hand back pending entries; they wait for --claim-idle-ms');
     return 0;
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { toError } from '@fuel-code/core';
+import { untilAborted } from '@fuel-code/runtime';
 import type { ConsumerRef } from '@fuel-code/stream';
 import type { ConsumerCounters } from '../stats';
 import type { Acker } from './acker';
@@ -63,15 +63,12 @@ export function createStop(deps: StopDeps): () => Promise<void> {
     deps.controller.abort();
     // Don't wait out a BLOCK: the read in flight is abandoned and the loop sees the stop.
     deps.reader.close();
-    const deadline = new AbortController();
-    const timedOut = sleep(deps.stopTimeoutMs, 'timeout' as const, { signal: deadline.signal }).catch(() => 'done' as const);
-    const ended = deps.done.then(
-      () => 'done' as const,
-      () => 'done' as const,
+    const ended = deps.done.catch(() => undefined);
+    const inTime = await untilAborted(ended, AbortSignal.timeout(deps.stopTimeoutMs)).then(
+      () => true,
+      () => false,
     );
-    const outcome = await Promise.race([ended, timedOut]);
-    deadline.abort();
-    if (outcome === 'timeout') log.warn({ inHand: deps.inHand.count() }, 'Consumer did not finish its batch in time; handing it back');
+    if (!inTime) log.warn({ inHand: deps.inHand.count() }, 'Consumer did not finish its batch in time; handing it back');
     await handBackOnStop(deps.redis, deps.consumer, log);
     log.info({ ...deps.counters }, 'Consumer stopped');
   }

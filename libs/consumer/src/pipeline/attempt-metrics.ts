@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { isTransientError, type ProcessResult } from '@fuel-code/core';
 import { notify, type ConsumerObserver, type EventOutcome } from '../observer';
 import type { ConsumerCounters } from '../stats';
-import type { EventDelivery, Middleware, StoreEvents } from './types';
+import { onlyDelivery, type EventDelivery, type Middleware, type StoreEvents } from './types';
 import { createUnhandledTally } from './unhandled';
 
 export interface MeasureAttemptsDeps {
@@ -39,7 +39,7 @@ export function measureAttempts(deps: MeasureAttemptsDeps): Middleware<StoreEven
 
   /** A refused attempt. A single event's failure is counted as one (each retry that fails counts); a batch's is not: the split gives each event its own. */
   function countRefusal(batch: readonly EventDelivery[], durationMs: number): void {
-    const only = batch.length === 1 ? batch[0] : undefined;
+    const only = onlyDelivery(batch);
     if (only) {
       counters.errors++;
       notify(deps.observer, 'onEvents', logger, only.event.type, 'failed', 1);

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import { toError } from '@fuel-code/core';
 import { StoppedError } from '../retry';
-import type { HandleEvents, Middleware } from './types';
+import { onlyDelivery, type HandleEvents, type Middleware } from './types';
 
 /** An event failed its last allowed attempt: the dead-letter wrapper takes it from here. */
 export class AttemptsExhaustedError extends Error {
-  readonly code = 'ATTEMPTS_EXHAUSTED';
+  readonly code = 'ATTEMPTS_EXHAUSTED' as const;
   constructor(
     readonly attempts: number,
     readonly error: Error,
@@ -36,7 +36,7 @@ export function limitAttempts(deps: LimitAttemptsDeps): Middleware<HandleEvents>
       for (const d of batch) attempts.delete(d.entry.id);
       return outcomes;
     } catch (thrown) {
-      const only = batch.length === 1 ? batch[0] : undefined;
+      const only = onlyDelivery(batch);
       if (!only || thrown instanceof StoppedError) throw thrown;
       const { entry, event } = only;
       const err = toError(thrown);

@@ -2,11 +2,12 @@ import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { deadLetterAndAck, deadLetterBody, type DeadLetter, type StreamEntry } from '@fuel-code/stream';
 import type { ConsumerConfig } from '../config';
+import type { EntryOutcomes } from '../port';
 import { notify, type ConsumerObserver } from '../observer';
 import { redisCall, retryTransient, type BackoffOptions } from '../retry';
 import type { ConsumerCounters } from '../stats';
 import { AttemptsExhaustedError } from './attempts';
-import type { HandleEvents, Middleware } from './types';
+import { onlyDelivery, onRefusal, type HandleEvents, type Middleware } from './types';
 
 export interface DeadLettersDeps {
   redis: Redis;
@@ -47,14 +48,10 @@ export type WriteDeadLetter = ReturnType<typeof createDeadLetters>;
  * dead-lettered with reason `failed` and acknowledged, so it no longer holds up the stream.
  */
 export function deadLetterExhausted(writeDeadLetter: WriteDeadLetter): Middleware<HandleEvents> {
-  return (next) => async (batch, signal) => {
-    try {
-      return await next(batch, signal);
-    } catch (thrown) {
-      const only = batch.length === 1 ? batch[0] : undefined;
-      if (!only || !(thrown instanceof AttemptsExhaustedError)) throw thrown;
-      await writeDeadLetter(only.entry, { reason: 'failed', error: thrown.error.message, attempts: thrown.attempts }, only.event.type, signal);
-      return new Map([[only.entry.id, 'ack' as const]]);
-    }
-  };
+  return onRefusal<EntryOutcomes>(async (thrown, batch, signal) => {
+    const only = onlyDelivery(batch);
+    if (!only || !(thrown instanceof AttemptsExhaustedError)) throw thrown;
+    await writeDeadLetter(only.entry, { reason: 'failed', error: thrown.error.message, attempts: thrown.attempts }, only.event.type, signal);
+    return new Map([[only.entry.id, 'ack' as const]]);
+  });
 }

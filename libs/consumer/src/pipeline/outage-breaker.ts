@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { sqlStateOf, toError, TransientError } from '@fuel-code/core';
-import type { Middleware, StoreEvents } from './types';
+import { sqlStateOf, toError, TransientError, type ProcessResult } from '@fuel-code/core';
+import { onlyDelivery, onRefusal, type Middleware, type StoreEvents } from './types';
 
 export interface OutageBreakerOptions {
   /** This many distinct events failing with one SQLSTATE within `windowMs` make that SQLSTATE an outage. */
@@ -128,12 +128,8 @@ export type OutageBreaker = ReturnType<typeof createOutageBreaker>;
  * tripping; a failure of a batch is an outage only when that SQLSTATE already is one.
  */
 export function breakOutages(breaker: OutageBreaker): Middleware<StoreEvents> {
-  return (next) => async (batch, signal) => {
-    try {
-      return await next(batch, signal);
-    } catch (err) {
-      const only = batch.length === 1 ? batch[0] : undefined;
-      throw only ? breaker.eventFailed(only.event.id, err) : breaker.batchFailed(err);
-    }
-  };
+  return onRefusal<ProcessResult[]>(async (err, batch) => {
+    const only = onlyDelivery(batch);
+    throw only ? breaker.eventFailed(only.event.id, err) : breaker.batchFailed(err);
+  });
 }

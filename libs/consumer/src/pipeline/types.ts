@@ -19,6 +19,27 @@ export type HandleEvents = (batch: readonly EventDelivery[], signal: AbortSignal
 /** A wrapper that adds one concern to a step and keeps its shape. */
 export type Middleware<S> = (next: S) => S;
 
+/** The delivery of a batch of one; undefined for a larger batch (the policies act on single events). */
+export function onlyDelivery(batch: readonly EventDelivery[]): EventDelivery | undefined {
+  return batch.length === 1 ? batch[0] : undefined;
+}
+
+/**
+ * A wrapper that runs the step and hands its rejection to `onRefused`, which answers for the
+ * batch with an outcome or throws (the same error or the one that replaces it).
+ */
+export function onRefusal<R>(
+  onRefused: (thrown: unknown, batch: readonly EventDelivery[], signal: AbortSignal) => Promise<R>,
+): Middleware<(batch: readonly EventDelivery[], signal: AbortSignal) => Promise<R>> {
+  return (next) => async (batch, signal) => {
+    try {
+      return await next(batch, signal);
+    } catch (thrown) {
+      return onRefused(thrown, batch, signal);
+    }
+  };
+}
+
 /** Apply wrappers to `inner`, the first listed innermost. */
 export function wrap<S>(inner: S, ...wrappers: readonly Middleware<S>[]): S {
   return wrappers.reduce((step, w) => w(step), inner);
