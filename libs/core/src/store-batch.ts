@@ -91,8 +91,8 @@ function localPathOf(event: FuelEvent): string | null {
  * The rows that can change an upsert keyed by `keyOf` that keeps each key's latest time
  * (and its earliest, with `withEarliest`): those at the key's latest (earliest) millisecond
  * (`msOf`, from Date.parse). Ties are all kept, and Postgres picks the exact one among them;
- * the rest the statement's GROUP BY would fold away. Not sending them took about 5% off a
- * drain (README, Performance). Order is kept.
+ * the rest the statement's GROUP BY would fold away, so not sending them saves their encoding
+ * and Postgres' grouping work (docs/performance.md). Order is kept.
  */
 export function decidingRows<T>(rows: readonly T[], keyOf: (row: T) => string, msOf: (row: T) => number, withEarliest = false): T[] {
   const keys = rows.map(keyOf);

@@ -8,8 +8,8 @@ import type { Db } from './types';
  * were inserted; the others are duplicates (also within the batch: the first one wins).
  *
  * The columns travel as parallel arrays and the JSON columns as one JSON array each, joined
- * by position: measured here, that is about twice as fast as one jsonb array of whole rows,
- * which Postgres must parse and take apart again (see docs/performance.md).
+ * by position: cheaper than one jsonb array of whole rows, which Postgres must parse and
+ * take apart again (the comparison is in docs/performance.md).
  * `data` lands as a jsonb object, never a string.
  *
  * A git event in `gitLinks` is stored with its link as this transaction sees it now (the
