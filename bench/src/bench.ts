@@ -8,7 +8,7 @@ import { removeAllCgroupsSync } from './cgroup';
 import { runApiBench } from './api-bench';
 import { killAllChildrenNow, stopAllChildren } from './children';
 import { runDrain, type DrainResult } from './drain-scenario';
-import { checkShared, containerNodeOptions, openShared, REFERENCE_JS, REPO_ROOT, runAllCleanups, WORKER_JS } from './infra';
+import { checkShared, closeRun, containerNodeOptions, openShared, REFERENCE_JS, REPO_ROOT, runAllCleanups, WORKER_JS } from './infra';
 import { runLatency, type LatencyResult } from './latency-scenario';
 import { loadAvg, machineInfo } from './machine';
 import { parseScalingArgs, SCALING_USAGE } from './scaling-args';
@@ -143,10 +143,7 @@ async function main(options: BenchOptions): Promise<number> {
     progress(`written to ${path.relative(process.cwd(), path.join(dir, 'latest.json')) || path.join(dir, 'latest.json')}`);
     return 0;
   } finally {
-    await stopAllChildren();
-    await runAllCleanups();
-    shared.redis.disconnect();
-    await shared.admin.end({ timeout: 2 }).catch(() => undefined);
+    await closeRun(shared);
   }
 }
 

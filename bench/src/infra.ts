@@ -4,7 +4,7 @@ import path from 'node:path';
 import Redis from 'ioredis';
 import postgres, { type Sql } from 'postgres';
 import { redactUrl } from '@fuel-code/core';
-import { Child, runToCompletion, type Launcher } from './children';
+import { Child, runToCompletion, stopAllChildren, type Launcher } from './children';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const WORKER_JS = path.join(REPO_ROOT, 'apps', 'event-worker', 'dist', 'worker.js');
@@ -63,6 +63,14 @@ export interface Shared {
 
 export function openShared(nodeOptions: string): Shared {
   return { admin: openSql(DATABASE_URL, 1), redis: openRedis(), runId: randomBytes(3).toString('hex'), nodeOptions };
+}
+
+/** The end of every run, however it ends: children stopped, scratch state removed, clients closed. */
+export async function closeRun(shared: Shared): Promise<void> {
+  await stopAllChildren();
+  await runAllCleanups();
+  shared.redis.disconnect();
+  await shared.admin.end({ timeout: 2 }).catch(() => undefined);
 }
 
 /** Both servers answer, or an error that says which does not. */

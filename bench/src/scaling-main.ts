@@ -3,8 +3,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_CONSUMER_CONFIG } from '@fuel-code/consumer';
 import { DEFAULT_ROOTS, detectCpuController, sweepLeftovers, type Detection } from './cgroup';
-import { stopAllChildren } from './children';
-import { checkShared, containerNodeOptions, openShared, REPO_ROOT, runAllCleanups, WORKER_JS } from './infra';
+import { checkShared, closeRun, containerNodeOptions, openShared, REPO_ROOT, WORKER_JS } from './infra';
 import { loadAvg, machineInfo } from './machine';
 import { fmt, fmtInt, fmtRatio, table } from './report';
 import type { ScalingOptions } from './scaling-args';
@@ -127,9 +126,6 @@ export async function scalingMain(o: ScalingOptions): Promise<number> {
     writeFileSync(path.join(dir, 'scaling-latest.json'), `${JSON.stringify(json, null, 2)}\n`);
     return 0;
   } finally {
-    await stopAllChildren();
-    await runAllCleanups();
-    shared.redis.disconnect();
-    await shared.admin.end({ timeout: 2 }).catch(() => undefined);
+    await closeRun(shared);
   }
 }

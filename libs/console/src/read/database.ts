@@ -40,15 +40,20 @@ export interface SessionRow {
   events: number;
 }
 
+/** A session row `s` with its workspace `w`'s and device `d`'s display names and its event count. */
+function sessionColumns(sql: Sql) {
+  return sql`s.id, s.lifecycle,
+    COALESCE(w.display_name, s.workspace_id) AS workspace,
+    COALESCE(d.name, s.device_id) AS device,
+    s.started_at AS "startedAt", s.ended_at AS "endedAt", s.duration_ms AS "durationMs",
+    s.created_at AS "createdAt",
+    (SELECT count(*)::int FROM events e WHERE e.session_id = s.id) AS events`;
+}
+
 /** The newest sessions by first sight, with their workspace's and device's display names. */
 export async function recentSessions(sql: Sql, limit: number): Promise<SessionRow[]> {
   return sql<SessionRow[]>`
-    SELECT s.id, s.lifecycle,
-           COALESCE(w.display_name, s.workspace_id) AS workspace,
-           COALESCE(d.name, s.device_id) AS device,
-           s.started_at AS "startedAt", s.ended_at AS "endedAt", s.duration_ms AS "durationMs",
-           s.created_at AS "createdAt",
-           (SELECT count(*)::int FROM events e WHERE e.session_id = s.id) AS events
+    SELECT ${sessionColumns(sql)}
     FROM (SELECT * FROM sessions ORDER BY created_at DESC, id DESC LIMIT ${limit}) s
     LEFT JOIN workspaces w ON w.id = s.workspace_id
     LEFT JOIN devices d ON d.id = s.device_id
@@ -57,12 +62,7 @@ export async function recentSessions(sql: Sql, limit: number): Promise<SessionRo
 
 export async function sessionById(sql: Sql, id: string): Promise<SessionRow | undefined> {
   const [row] = await sql<SessionRow[]>`
-    SELECT s.id, s.lifecycle,
-           COALESCE(w.display_name, s.workspace_id) AS workspace,
-           COALESCE(d.name, s.device_id) AS device,
-           s.started_at AS "startedAt", s.ended_at AS "endedAt", s.duration_ms AS "durationMs",
-           s.created_at AS "createdAt",
-           (SELECT count(*)::int FROM events e WHERE e.session_id = s.id) AS events
+    SELECT ${sessionColumns(sql)}
     FROM sessions s
     LEFT JOIN workspaces w ON w.id = s.workspace_id
     LEFT JOIN devices d ON d.id = s.device_id
