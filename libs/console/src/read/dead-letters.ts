@@ -6,17 +6,10 @@ export interface DeadLetterFilter {
   type?: string | undefined;
 }
 
-export interface DeadLetterRow {
-  id: string;
-  streamId: string;
+/** A dead letter as a list shows it: the record without its bytes, with their type and size. */
+export interface DeadLetterRow extends Omit<DeadLetterRecord, 'event'> {
   /** The event type read from the original bytes; undefined when they are not a JSON object with a string `type`. */
   type: string | undefined;
-  reason: string;
-  error: string;
-  attempts: number | undefined;
-  consumer: string;
-  failedAt: string;
-  format: 'event' | 'fields';
   bytes: number;
 }
 
