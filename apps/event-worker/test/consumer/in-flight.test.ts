@@ -76,8 +76,9 @@ test('a batch stuck on a silent connection is let go after stuckBatchMs: another
 
     // Only now a second consumer: the entry is the stuck one's, and no one keeps it fresh.
     const rescuer = env.start({ claimIdleMs: 300 });
-    await waitFor(async () => (await countEvents(env.db.sql, ids)) === 1, 15_000, { description: 'the rescuer to store the event' });
-    expect(rescuer.handle.counters().processed).toBe(1);
+    // Counted once its batch is done, sightings included: they are written after the events commit.
+    await waitFor(() => rescuer.handle.counters().processed === 1, 15_000, { description: 'the rescuer to store the event' });
+    expect(await countEvents(env.db.sql, ids)).toBe(1);
     expect(stuck.handle.counters()).toMatchObject({ processed: 0, duplicates: 0 });
 
     // The silence ends: the stuck batch runs after all, finds the event stored, and acks it.
