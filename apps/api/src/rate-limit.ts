@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { bearerToken } from './auth';
+import { bearerToken, sha256 } from './auth';
 import { FixedWindowLimiter } from './fixed-window';
 
 export interface RateLimitOptions {
@@ -35,7 +34,7 @@ export function rateLimitKey(request: FastifyRequest, keyMatches: RateLimitOptio
 }
 
 function keyBucket(header: string | undefined): string {
-  return `key:${createHash('sha256').update(bearerToken(header), 'utf8').digest('base64url')}`;
+  return `key:${sha256(bearerToken(header)).toString('base64url')}`;
 }
 
 /** Valid header values whose bucket is remembered (see KNOWN_VALID_HEADERS_MAX in auth.ts). */

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import { isNoSuchKey } from './info';
 import { LuaScript } from './lua-script';
-import type { ConsumerRef, GroupRef } from './stream';
+import { isNoGroupError, type ConsumerRef, type GroupRef } from './stream';
 
 export interface RemovedConsumer {
   name: string;
@@ -67,7 +67,7 @@ export async function removeIdleConsumers(
   try {
     reply = await REMOVE_IDLE_CONSUMERS.call(redis, [o.stream], [o.group, o.minIdleMs, o.self, o.maxRemovals ?? 100]);
   } catch (err) {
-    if (isNoSuchKey(err) || (err instanceof Error && /NOGROUP/.test(err.message))) return { removed: [], more: false };
+    if (isNoSuchKey(err) || isNoGroupError(err)) return { removed: [], more: false };
     throw err;
   }
   const flat = Array.isArray(reply) ? (reply as unknown[]) : [];
@@ -119,7 +119,7 @@ export async function handBackPending(redis: Redis, o: ConsumerRef & { count?: n
     const n = await HAND_BACK_PENDING.call(redis, [o.stream], [o.group, o.consumer, HAND_BACK_IDLE_MS, o.count ?? 10_000]);
     return Number(n);
   } catch (err) {
-    if (isNoSuchKey(err) || (err instanceof Error && /NOGROUP/.test(err.message))) return 0;
+    if (isNoSuchKey(err) || isNoGroupError(err)) return 0;
     throw err;
   }
 }

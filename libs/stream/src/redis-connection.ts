@@ -42,7 +42,7 @@ export type RedisRole = 'api' | 'worker' | 'cli' | 'console';
  * Each process's connection settings, declared here once; a caller spreads its role's:
  * `createRedisConnection({ url, logger, ...REDIS_ROLES.worker })`.
  */
-export const REDIS_ROLES: Readonly<Record<RedisRole, Readonly<Omit<RedisConnectionOptions, 'url' | 'logger'>>>> = Object.freeze({
+const ROLES: Readonly<Record<Exclude<RedisRole, 'console'>, Readonly<Omit<RedisConnectionOptions, 'url' | 'logger'>>>> = Object.freeze({
   /**
    * The API: a request fails fast instead of hanging, because a 503 the client can retry beats
    * a request that never ends. No offline queue (while disconnected a command rejects at once);
@@ -81,16 +81,12 @@ export const REDIS_ROLES: Readonly<Record<RedisRole, Readonly<Omit<RedisConnecti
     queueWhileDisconnected: true,
     reconnectDelayMs: (attempt: number) => (attempt > 2 ? null : 200),
   },
-  /**
-   * The web console's page reads: a read waits at most 3 s (also for a reconnect), then the
-   * page says Redis did not answer; reconnects forever, like the worker.
-   */
-  console: {
-    connectionName: 'fuel-code-console',
-    commandTimeoutMs: 3_000,
-    queueWhileDisconnected: true,
-    reconnectDelayMs: (attempt: number) => Math.min(attempt * 200, 2_000),
-  },
+});
+
+export const REDIS_ROLES: Readonly<Record<RedisRole, Readonly<Omit<RedisConnectionOptions, 'url' | 'logger'>>>> = Object.freeze({
+  ...ROLES,
+  /** The web console's page reads: the worker's settings (a read waits at most 3 s, then the page says Redis did not answer), under its own name. */
+  console: { ...ROLES.worker, connectionName: 'fuel-code-console' },
 });
 
 /**
