@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { CONSOLE_DEFAULTS, ConsoleTokenRequiredError, startConsole, type ConsoleConfig, type RunningConsole } from '@fuel-code/console';
-import { useStreamTestEnv } from '@fuel-code/testing';
+import { useStreamTestEnv, waitFor } from '@fuel-code/testing';
 
 const ctx = useStreamTestEnv({ beforeAll, beforeEach, afterEach, afterAll }, { databaseLabel: 'console_server', keyLabel: 'console-server' });
 const TOKEN = 'server-test-token-0123456789';
@@ -75,4 +75,25 @@ test('close() is idempotent and stops listening', async () => {
   const running = await start();
   await Promise.all([running.close(), running.close()]);
   await expect(fetch(`${running.url}/login`)).rejects.toThrow();
+});
+
+test('consumers: one idle past deadConsumerIdleMs is marked DEAD, one that just read LIVE', async () => {
+  const { url } = await start({ deadConsumerIdleMs: 300 });
+  await ctx.redis.xadd(ctx.keys.stream, '*', 'event', '{}');
+  await ctx.redis.xgroup('CREATE', ctx.keys.stream, ctx.keys.group, '0');
+  await ctx.redis.xreadgroup('GROUP', ctx.keys.group, 'gone-worker', 'COUNT', 1, 'STREAMS', ctx.keys.stream, '>');
+  const idleOf = async (name: string) => {
+    const rows = (await ctx.redis.xinfo('CONSUMERS', ctx.keys.stream, ctx.keys.group)) as unknown[][];
+    const row = rows.find((r) => r[1] === name) ?? [];
+    return Number(row[row.indexOf('idle') + 1]);
+  };
+  await waitFor(async () => (await idleOf('gone-worker')) > 300, 5000, { description: 'gone-worker idle past the threshold' });
+  // A history read counts as activity (Redis 7.0), so this one is freshly seen.
+  await ctx.redis.xreadgroup('GROUP', ctx.keys.group, 'live-worker', 'COUNT', 1, 'STREAMS', ctx.keys.stream, '0');
+  const { cookie } = await logIn(url, TOKEN);
+  const html = await (await fetch(`${url}/consumers`, { headers: { cookie: cookie ?? '' } })).text();
+  const row = (name: string) => new RegExp(`<tr data-consumer="${name}">.*?</tr>`, 's').exec(html)?.[0] ?? '';
+  expect(row('gone-worker')).toContain('DEAD');
+  expect(row('live-worker')).toContain('LIVE');
+  expect(row('live-worker')).not.toContain('DEAD');
 });
