@@ -4,6 +4,8 @@ export { parseEvent, parseEventFields, parseEventJson, type ParseResult } from '
 export { classifyDbError, isTransientDbError } from './db-errors';
 export {
   createHandlerRegistry,
+  isSendingAtOnce,
+  sendsAtOnce,
   type EventHandler,
   type HandlerContext,
   type HandlerItem,

@@ -3,10 +3,11 @@ import type { Sql, TransactionSql } from 'postgres';
 import { classifyDbError, errorCodeOf, isTransientDbError } from './db-errors';
 import { GIT_TYPES, SESSION_TYPES, type EventType, type FuelEvent } from './envelope';
 import { FuelCodeError, TransientError, toError } from './errors';
-import type { EventHandler, HandlerItem, HandlerRegistry } from './registry';
+import { isSendingAtOnce, type EventHandler, type HandlerItem, type HandlerRegistry } from './registry';
 import type { SightingsWriter } from './sightings-writer';
 import { gitLinkGuesses } from './git-link-guess';
 import { insertEvents, recordHandlerFailure, recordPayloadFailures } from './sql/events';
+import { commitPipelined } from './sql/commit';
 import { lockGitKeys, relinkChangedSessions, type RelinkScope } from './sql/git-activity';
 import { missingWorkspaceIds } from './sql/workspaces';
 import {
@@ -38,7 +39,7 @@ export interface ProcessBatchOptions {
  * Fast path: workspaces resolved once per distinct name (no query when cached); the events
  * in one multi-row INSERT … ON CONFLICT DO NOTHING (an id not returned is a duplicate and
  * runs no handler), git events already linked to their sessions; then every handler batch,
- * the git-link lock, the git rows and the relink sent together, pipelined, and the commit.
+ * the git-link lock, the git rows, the relink and the commit sent together, pipelined.
  *
  * If anything in it fails, the transaction rolls back whole and the batch runs again on the
  * isolated path: each handler batch under a savepoint and, if it throws, each event's handler
@@ -174,9 +175,11 @@ const linksGit = (registry: HandlerRegistry) => (event: FuelEvent): boolean =>
  * The events insert first (its RETURNING says which events are new), with the check of cached
  * workspace ids in the same round trip; then all sent at once, in this order, and run by
  * Postgres in it: the handlers, the payload failures, the git-link lock, the git rows, the
- * relink. (Handlers send their statements before their first await.) The lock is then held
- * only from the git rows to the commit, and the session rows, which consecutive batches share
- * (a session's events span batches), only from their upsert to the commit.
+ * relink, and the COMMIT when every handler sends its statements at once (sendsAtOnce; all of
+ * the default registry's do; docs/adr/010-pipelined-commit.md). The git-link lock and the
+ * session rows, which
+ * consecutive batches and other workers share, are so held only while Postgres runs the
+ * statements after them, never across a round trip to a worker that its CPU cap may pause.
  */
 async function fastPath(tx: TransactionSql, { events, registry, logger, known }: Batch): Promise<StoredBatch> {
   const { items, workspaceIds } = await resolveItems(tx, events, known);
@@ -197,7 +200,8 @@ async function fastPath(tx: TransactionSql, { events, registry, logger, known }:
   writes.push(recordPayloadFailures(tx, stored.unhandled), lockGitKeys(tx, scope));
   git.forEach(send);
   writes.push(relinkChangedSessions(tx, scope));
-  await Promise.all(writes);
+  const written = Promise.all(writes);
+  await (before.concat(git).every((g) => isSendingAtOnce(g.handler)) ? Promise.all([written, commitPipelined(tx)]) : written);
   return markAll(stored, ok);
 }
 

@@ -26,6 +26,22 @@ export interface HandlerContext<T extends EventType = EventType> {
  */
 export type EventHandler<T extends EventType = EventType> = (ctx: HandlerContext<T>) => Promise<void>;
 
+const sendingAtOnce = new WeakSet<object>();
+
+/**
+ * Marks a handler that issues all its statements before its first await (each statement
+ * function does, before awaiting its result). Only when every handler of a batch is marked
+ * does the fast path send the batch's COMMIT right behind them, before their results come
+ * back (docs/adr/010-pipelined-commit.md): a statement issued after an await would come after
+ * the COMMIT, be refused, and leave the batch committed without it.
+ */
+export function sendsAtOnce<T extends EventType>(handler: EventHandler<T>): EventHandler<T> {
+  sendingAtOnce.add(handler);
+  return handler;
+}
+
+export const isSendingAtOnce = (handler: object): boolean => sendingAtOnce.has(handler);
+
 /** The handler of each type; a type without one is only stored. */
 export type HandlerMap = { readonly [T in EventType]?: EventHandler<T> };
 

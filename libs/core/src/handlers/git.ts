@@ -1,5 +1,5 @@
 import type { EventOf } from '../envelope';
-import type { EventHandler, HandlerItem } from '../registry';
+import { sendsAtOnce, type EventHandler, type HandlerItem } from '../registry';
 import { insertGitActivity, type GitActivityRow } from '../sql/git-activity';
 
 export type GitEventType = 'git.commit' | 'git.push' | 'git.checkout' | 'git.merge';
@@ -61,4 +61,4 @@ export function gitActivityRows(items: readonly HandlerItem<GitEventType>[]): Gi
  * Registered for the four git types: one statement stores them, linked to their sessions.
  * processBatch runs it last, after lockGitKeys (see sql/git-activity.ts).
  */
-export const handleGitEvents: EventHandler<GitEventType> = ({ sql, items }) => insertGitActivity(sql, gitActivityRows(items));
+export const handleGitEvents: EventHandler<GitEventType> = sendsAtOnce(({ sql, items }) => insertGitActivity(sql, gitActivityRows(items)));

@@ -1,4 +1,4 @@
-import type { EventHandler, HandlerItem } from '../registry';
+import { sendsAtOnce, type EventHandler, type HandlerItem } from '../registry';
 import { insertSessionSkills, type SkillRow } from '../sql/skills';
 import { upsertSubagents, type SubagentEventRow } from '../sql/subagents';
 import { upsertTeams, type TeamEventRow } from '../sql/teams';
@@ -89,14 +89,14 @@ export function worktreeRows(items: readonly WorktreeItem[]): WorktreeEventRow[]
 }
 
 /** Registered for both types: a batch's starts and stops are upserted by one statement. */
-export const handleSubagentEvents: EventHandler<'subagent.start' | 'subagent.stop'> = ({ sql, items }) =>
-  upsertSubagents(sql, subagentRows(items));
+export const handleSubagentEvents: EventHandler<'subagent.start' | 'subagent.stop'> = sendsAtOnce(({ sql, items }) =>
+  upsertSubagents(sql, subagentRows(items)));
 
 /** Registered for both types: a batch's creates and messages are upserted by one statement. */
-export const handleTeamEvents: EventHandler<'team.create' | 'team.message'> = ({ sql, items }) => upsertTeams(sql, teamRows(items));
+export const handleTeamEvents: EventHandler<'team.create' | 'team.message'> = sendsAtOnce(({ sql, items }) => upsertTeams(sql, teamRows(items)));
 
-export const handleSkillEvents: EventHandler<'skill.invoke'> = ({ sql, items }) => insertSessionSkills(sql, skillRows(items));
+export const handleSkillEvents: EventHandler<'skill.invoke'> = sendsAtOnce(({ sql, items }) => insertSessionSkills(sql, skillRows(items)));
 
 /** Registered for both types: a batch's creates and removes are upserted by one statement. */
-export const handleWorktreeEvents: EventHandler<'worktree.create' | 'worktree.remove'> = ({ sql, items }) =>
-  upsertSessionWorktrees(sql, worktreeRows(items));
+export const handleWorktreeEvents: EventHandler<'worktree.create' | 'worktree.remove'> = sendsAtOnce(({ sql, items }) =>
+  upsertSessionWorktrees(sql, worktreeRows(items)));

@@ -1,4 +1,4 @@
-import type { EventHandler, HandlerItem } from '../registry';
+import { sendsAtOnce, type EventHandler, type HandlerItem } from '../registry';
 import { upsertSessions, type SessionEventRow } from '../sql/sessions';
 
 export type SessionEventType = 'session.start' | 'session.end' | 'session.compact';
@@ -34,4 +34,4 @@ export function sessionEventRows(items: readonly SessionItem[]): SessionEventRow
  * statement, which locks its sessions in id order. (The starts' branches go to their
  * workspaces with the devices and links, after the batch's commit: see writeSightings.)
  */
-export const handleSessionEvents: EventHandler<SessionEventType> = ({ sql, items }) => upsertSessions(sql, sessionEventRows(items));
+export const handleSessionEvents: EventHandler<SessionEventType> = sendsAtOnce(({ sql, items }) => upsertSessions(sql, sessionEventRows(items)));
