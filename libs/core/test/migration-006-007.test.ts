@@ -6,8 +6,9 @@ import { DEFAULT_MIGRATIONS_DIR, migrate } from '@fuel-code/db';
 import { createEmptyDatabase, type TestDatabase } from '@fuel-code/testing';
 
 /*
- * Migration 006 changes how rows are stored, not what they hold: a
- * database of 001-005 keeps its rows; sessions leave room for HOT updates.
+ * Migrations 006 and 007 change how rows are stored and indexed, not what they hold: a
+ * database of 001-005 keeps its rows; sessions leave room for HOT updates; events keep only
+ * the indexes a read uses.
  */
 
 let db: TestDatabase;
@@ -28,7 +29,7 @@ afterAll(async () => {
   await rm(oldDir, { recursive: true, force: true });
 });
 
-test('rows stored before 006 are kept; sessions get a fillfactor', async () => {
+test('rows stored before 006 and 007 are kept; sessions get a fillfactor, events lose the unread index', async () => {
   const sql = db.sql;
   await sql`INSERT INTO workspaces (id, canonical_id, display_name) VALUES ('W1', 'github.com/a/app', 'app')`;
   await sql`INSERT INTO sessions (id, workspace_id, device_id, lifecycle, started_at) VALUES ('S1', 'W1', 'dev-1', 'detected', '2026-11-27T10:00Z')`;
@@ -44,4 +45,6 @@ test('rows stored before 006 are kept; sessions get a fillfactor', async () => {
   expect({ events: await sql`SELECT id, type, "timestamp", device_id, workspace_id, session_id, data, blob_refs, ingested_at FROM events`, sessions: await sql`SELECT * FROM sessions` }).toEqual(before);
   const [sessions] = await sql<{ reloptions: string[] | null }[]>`SELECT reloptions FROM pg_class WHERE oid = 'sessions'::regclass`;
   expect(sessions?.reloptions).toEqual(['fillfactor=80']);
+  const indexes = await sql<{ indexname: string }[]>`SELECT indexname FROM pg_indexes WHERE tablename = 'events' ORDER BY indexname`;
+  expect(indexes.map((i) => i.indexname)).toEqual(['events_ingested_at_brin', 'events_pkey', 'events_session_id_idx']);
 });
