@@ -10,13 +10,15 @@ import type { Db } from './types';
  * The columns travel as parallel arrays and the JSON columns as one JSON array each, joined
  * by position: cheaper than one jsonb array of whole rows, which Postgres must parse and
  * take apart again (the comparison is in docs/performance.md).
- * `data` lands as a jsonb object, never a string.
+ * `data` lands as a jsonb object, never a string. Times travel as timestamptz[], so each is
+ * parsed once (as text, the git link's probe cast it again on every use).
  *
  * A git event in `gitLinks` is stored with its link as this transaction sees it now (the
  * covering session of sql/git-activity.ts, among the committed sessions and the batch's own
  * candidate, see gitLinkGuesses), not the envelope's session_id: the git insert computes the
  * exact link later, under the lock, and updates only the rows where the two differ. Updating
- * every git event's row after its insert cost about as much as inserting its git row.
+ * every git event's row after its insert cost about as much as inserting its git row. The
+ * guess is weighed against the probe's session in one expression, not a sorted union.
  */
 export async function insertEvents(
   db: Db,
@@ -29,22 +31,21 @@ export async function insertEvents(
   const jsonArray = (pick: (e: FuelEvent) => unknown) => JSON.stringify(events.map(({ event }) => pick(event)));
   const inserted = await db<{ id: string }[]>`
     INSERT INTO events (id, type, "timestamp", device_id, workspace_id, session_id, data, blob_refs)
-    SELECT r.id, r.type, r.ts::timestamptz, r.device_id, r.workspace_id,
+    SELECT r.id, r.type, r.ts, r.device_id, r.workspace_id,
            CASE WHEN r.link THEN (
-             SELECT c.id FROM (
-               (SELECT s.id, s.started_at FROM sessions s
-                WHERE s.workspace_id = r.workspace_id AND s.device_id = r.device_id
-                  AND s.started_at <= r.ts::timestamptz AND (s.ended_at IS NULL OR s.ended_at >= r.ts::timestamptz)
-                ORDER BY s.started_at DESC, s.id DESC LIMIT 1)
-               UNION ALL SELECT r.guess, r.guess_at::timestamptz WHERE r.guess IS NOT NULL
-             ) c ORDER BY c.started_at DESC, c.id DESC LIMIT 1)
+             SELECT CASE WHEN r.guess IS NOT NULL AND (s.id IS NULL OR (r.guess_at, r.guess) > (s.started_at, s.id)) THEN r.guess ELSE s.id END
+             FROM (SELECT) one LEFT JOIN LATERAL (
+               SELECT s.id, s.started_at FROM sessions s
+               WHERE s.workspace_id = r.workspace_id AND s.device_id = r.device_id
+                 AND s.started_at <= r.ts AND (s.ended_at IS NULL OR s.ended_at >= r.ts)
+               ORDER BY s.started_at DESC, s.id DESC LIMIT 1) s ON true)
            ELSE r.session_id END,
            d.data, b.blob_refs
     FROM unnest(
-        ${column((e) => e.id)}::text[], ${column((e) => e.type)}::text[], ${column((e) => e.timestamp)}::text[],
+        ${column((e) => e.id)}::text[], ${column((e) => e.type)}::text[], ${column((e) => e.timestamp)}::timestamptz[],
         ${column((e) => e.device_id)}::text[], ${events.map((e) => e.workspaceId)}::text[], ${column(eventSessionId)}::text[],
         ${column((e) => (gitLinks.has(e.id) ? 't' : 'f'))}::text[]::bool[],
-        ${column((e) => gitLinks.get(e.id)?.sessionId ?? null)}::text[], ${column((e) => gitLinks.get(e.id)?.at ?? null)}::text[]
+        ${column((e) => gitLinks.get(e.id)?.sessionId ?? null)}::text[], ${column((e) => gitLinks.get(e.id)?.at ?? null)}::timestamptz[]
       ) WITH ORDINALITY AS r(id, type, ts, device_id, workspace_id, session_id, link, guess, guess_at, n)
       JOIN jsonb_array_elements(${jsonArray((e) => e.data)}::text::jsonb) WITH ORDINALITY AS d(data, n) USING (n)
       JOIN jsonb_array_elements(${jsonArray((e) => e.blob_refs)}::text::jsonb) WITH ORDINALITY AS b(blob_refs, n) USING (n)

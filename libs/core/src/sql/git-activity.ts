@@ -1,4 +1,4 @@
-import type { JsonObject } from '../envelope';
+import { gitColumns } from './git-columns';
 import type { Db } from './types';
 
 /*
@@ -13,26 +13,6 @@ import type { Db } from './types';
  * relinkChangedSessions (older rows whose link the batch's sessions can have changed).
  */
 
-export type GitActivityType = 'commit' | 'push' | 'checkout' | 'merge';
-
-export interface GitActivityRow {
-  id: string;
-  workspaceId: string;
-  deviceId: string;
-  type: GitActivityType;
-  branch: string | null;
-  commitSha: string | null;
-  message: string | null;
-  filesChanged: number | null;
-  insertions: number | null;
-  deletions: number | null;
-  at: string;
-  /** What the typed columns do not hold, as the fuel-code server keeps it. */
-  data: JsonObject;
-  worktreeName: string | null;
-  isWorktree: boolean;
-}
-
 /**
  * The session covering the git row aliased `g` (it has workspace_id, device_id and
  * "timestamp"), as a fragment: a backward walk of sessions_workspace_device_started_idx
@@ -45,50 +25,40 @@ const coveringSession = (db: Db) => db`
    ORDER BY s.started_at DESC, s.id DESC LIMIT 1)`;
 
 /**
- * Insert the batch's git rows in one statement, each linked to its covering session, and
- * give their events rows the same link where it differs from what they were inserted with
- * (insertEvents stores the link the sessions gave before the lock; it differs only when a
- * transaction on the same key committed in between, or on the isolated path).
- * No ON CONFLICT (a speculative insertion costs more per row): the rows are those of
- * the events this transaction just inserted, and a git row exists only for a stored event
- * (nothing deletes events), so none of their ids can be taken, by a committed transaction or
- * by one in flight (that one would hold the events row first).
+ * Insert the git rows of the given git events in one statement, each linked to its covering
+ * session, and give their events rows the same link where it differs from what they were
+ * inserted with (insertEvents stores the link the sessions gave before the lock; it differs
+ * only when a transaction on the same key committed in between, or on the isolated path).
+ *
+ * Each row is read from its event's `events` row, which this transaction just inserted:
+ * only the ids travel, not a second copy of the payloads, and the same probe gives the link
+ * to compare. The typed columns are cut from `data` by gitColumns (sql/git-columns.ts).
+ * No ON CONFLICT (a speculative insertion costs more per row): a git row exists only for a
+ * stored event (nothing deletes events), so none of these ids can be taken, by a committed
+ * transaction or by one in flight (that one would hold the events row first).
  * Sent after lockGitKeys, so the link takes in every committed session of the row's key
  * and the batch's own. The events rows are found by index probes (a LATERAL kept apart by
  * OFFSET 0, and ANY of an array), whatever the planner thinks of a table that grows fast,
  * and their new values in one jsonb object.
  */
-export async function insertGitActivity(db: Db, rows: readonly GitActivityRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  const col = <T>(pick: (r: GitActivityRow) => T) => rows.map(pick);
+export async function insertGitActivity(db: Db, eventIds: readonly string[]): Promise<void> {
+  if (eventIds.length === 0) return;
   await db`
-    WITH inserted AS (
+    WITH src AS MATERIALIZED (
+      SELECT g.*, ${coveringSession(db)} AS link
+      FROM unnest(${[...eventIds]}::text[]) AS x(id)
+      CROSS JOIN LATERAL (
+        SELECT e.id, e.type, e.workspace_id, e.device_id, e."timestamp", e.session_id, e.data FROM events e WHERE e.id = x.id OFFSET 0) g
+    ),
+    inserted AS (
       INSERT INTO git_activity (id, workspace_id, device_id, session_id, type, branch, commit_sha, message,
                                 files_changed, insertions, deletions, "timestamp", data, worktree_name, is_worktree)
-      SELECT g.id, g.workspace_id, g.device_id, ${coveringSession(db)}, g.type, g.branch, g.commit_sha, g.message,
-             g.files_changed, g.insertions, g.deletions, g."timestamp", d.data, g.worktree_name, g.is_worktree
-      FROM (
-        SELECT r.id, r.workspace_id, r.device_id, r.type, r.branch, r.commit_sha, r.message, r.files_changed, r.insertions,
-               r.deletions, r.ts::timestamptz AS "timestamp", r.worktree_name, r.is_worktree, r.n
-        -- is_worktree travels as text: postgres.js sends a JS boolean array as one boolean.
-        FROM unnest(
-          ${col((r) => r.id)}::text[], ${col((r) => r.workspaceId)}::text[], ${col((r) => r.deviceId)}::text[], ${col((r) => r.type)}::text[],
-          ${col((r) => r.branch)}::text[], ${col((r) => r.commitSha)}::text[], ${col((r) => r.message)}::text[],
-          ${col((r) => r.filesChanged)}::int[], ${col((r) => r.insertions)}::int[], ${col((r) => r.deletions)}::int[],
-          ${col((r) => r.at)}::text[], ${col((r) => r.worktreeName)}::text[], ${col((r) => (r.isWorktree ? 'true' : 'false'))}::text[]::bool[]
-        ) WITH ORDINALITY AS r(id, workspace_id, device_id, type, branch, commit_sha, message, files_changed, insertions,
-                               deletions, ts, worktree_name, is_worktree, n)
-      ) g
-      JOIN jsonb_array_elements(${JSON.stringify(col((r) => r.data))}::text::jsonb) WITH ORDINALITY AS d(data, n) USING (n)
+      SELECT g.id, g.workspace_id, g.device_id, g.link, ${gitColumns(db)}
+      FROM src g
       ORDER BY g.id
-      RETURNING id, session_id
     ),
-    moved AS MATERIALIZED (
-      SELECT i.id, i.session_id FROM inserted i
-      CROSS JOIN LATERAL (SELECT e.session_id FROM events e WHERE e.id = i.id OFFSET 0) e
-      WHERE i.session_id IS DISTINCT FROM e.session_id
-    )
-    UPDATE events e SET session_id = (SELECT jsonb_object_agg(m.id, m.session_id) FROM moved m) ->> e.id
+    moved AS MATERIALIZED (SELECT g.id, g.link FROM src g WHERE g.link IS DISTINCT FROM g.session_id)
+    UPDATE events e SET session_id = (SELECT jsonb_object_agg(m.id, m.link) FROM moved m) ->> e.id
     WHERE e.id = ANY(ARRAY(SELECT id FROM moved))`;
 }
 
