@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, HookHandlerDoneFunction } from 'fastify';
 import type Redis from 'ioredis';
-import { parseEvent, toError } from '@fuel-code/core';
-import { publish, publishEach } from '@fuel-code/stream';
+import { parseEvent } from '@fuel-code/core';
+import { createBatchedPublisher } from '@fuel-code/stream';
 import { createKeyCheck } from '../auth';
 
 export const INGEST_PATH = '/api/events/ingest';
@@ -105,27 +105,6 @@ function judgeEvents(events: readonly unknown[]): Judged {
 }
 
 /**
- * One XADD per entry: the client's auto-pipelining sends them with the other requests' in one
- * round trip. `error` is set unless every entry was written (its reply, an id, came back).
- */
-async function publishAll(redis: Redis, stream: string, jsons: string[]): Promise<{ published?: number; error?: Error }> {
-  try {
-    // The client's usual request, one event: no per-entry bookkeeping to allocate.
-    if (jsons.length === 1) {
-      await publish(redis, stream, jsons[0] as string);
-      return { published: 1 };
-    }
-    const outcomes = await publishEach(redis, stream, jsons);
-    const published = outcomes.filter((o) => o.ok).length;
-    if (published === jsons.length) return { published };
-    const failed = outcomes.find((o) => !o.ok);
-    return { published, error: failed && !failed.ok ? failed.error : new Error('missing pipeline replies') };
-  } catch (err) {
-    return { error: toError(err) };
-  }
-}
-
-/**
  * The 202 body's schema: fastify compiles a serializer for it (fast-json-stringify) instead of
  * running JSON.stringify over the object. Same fields, same order, as IngestResponse.
  */
@@ -160,7 +139,9 @@ const ACCEPTED_RESPONSE_SCHEMA = {
 const INGEST_ROUTE_SCHEMA: FastifySchema = { response: { 202: ACCEPTED_RESPONSE_SCHEMA } };
 
 export function registerIngestRoute(app: FastifyInstance, options: IngestRouteOptions): void {
-  const { redis, eventsStream } = options;
+  // Concurrent requests' entries go to Redis together, one call per event-loop turn; each
+  // request still learns whether all of its own were written.
+  const publisher = createBatchedPublisher(options.redis, options.eventsStream);
   const retryAfterSeconds = options.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
   const keyMatches = createKeyCheck(options.apiKey);
 
@@ -197,10 +178,10 @@ export function registerIngestRoute(app: FastifyInstance, options: IngestRouteOp
         // All or nothing from the client's view: if any XADD failed, answer 503 even though
         // some entries may be in the stream. "Accepted" then always means written, and the
         // client's retry of the whole batch is safe because the event id is the dedup key.
-        const outcome = await publishAll(redis, eventsStream, valid);
-        if (outcome.error) {
+        const outcome = await publisher.publish(valid);
+        if (!outcome.ok) {
           request.log.warn(
-            { valid: valid.length, published: outcome.published, error: outcome.error.message },
+            { valid: valid.length, error: outcome.error.message },
             'Could not publish the batch to the event stream',
           );
           return unavailable(reply);
