@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import { parseEvent } from '@fuel-code/core';
 import { createBatchedPublisher } from '@fuel-code/stream';
 import { createKeyCheck } from '../auth';
+import { eventTexts } from '../event-texts';
 
 export const INGEST_PATH = '/api/events/ingest';
 export const MAX_EVENTS_PER_BATCH = 100;
@@ -74,7 +75,7 @@ interface Judged {
  * type this build does not know and a payload that fails its type's schema are accepted,
  * since the client deletes whatever a 202 covers, and the worker stores both.
  */
-function judgeEvents(events: readonly unknown[]): Judged {
+function judgeEvents(events: readonly unknown[], texts: readonly string[] | undefined): Judged {
   const judged: Judged = { results: [], errors: [], valid: [], duplicateIds: [], duplicates: 0 };
   const seen = new Set<string>();
   const repeated = new Set<string>();
@@ -94,11 +95,11 @@ function judgeEvents(events: readonly unknown[]): Judged {
       return;
     }
     seen.add(id);
-    // The envelope is published as the client sent it, not as parsed. The worker validates
-    // every entry again anyway (anything may XADD to the stream), so defaults and
-    // normalisation live in one place, and an API running an older schema does not strip
-    // fields a newer worker understands.
-    judged.valid.push(JSON.stringify(raw));
+    // The envelope is published as the client sent it, not as parsed: its own bytes when they
+    // were found in the body, else re-serialized. The worker validates every entry again anyway
+    // (anything may XADD to the stream), so defaults and normalisation live in one place, and
+    // an API running an older schema does not strip fields a newer worker understands.
+    judged.valid.push(texts?.[index] ?? JSON.stringify(raw));
     judged.results.push({ index, status: 'accepted' });
   });
   return judged;
@@ -154,6 +155,18 @@ export function registerIngestRoute(app: FastifyInstance, options: IngestRouteOp
         retry_after_seconds: retryAfterSeconds,
       } satisfies UnavailableResponse);
 
+  // fastify's own JSON parser (same errors, same prototype-poisoning refusals), keeping the
+  // text for eventTexts. Scoped: only the ingest route's bodies are kept, and only until the
+  // request object is collected.
+  const bodyTexts = new WeakMap<FastifyRequest, string>();
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (request, body, done) => {
+    // parseAs 'string': a string; the type allows a Buffer.
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    bodyTexts.set(request, text);
+    parseJson(request, text, done);
+  });
+
   app.post(INGEST_PATH, {
     bodyLimit: BODY_LIMIT_BYTES,
     schema: INGEST_ROUTE_SCHEMA,
@@ -173,7 +186,9 @@ export function registerIngestRoute(app: FastifyInstance, options: IngestRouteOp
       const batch = checkBatch(request.body);
       if (!batch.ok) return reply.code(400).send({ error: batch.error } satisfies ErrorResponse);
 
-      const { results, errors, valid, duplicateIds, duplicates } = judgeEvents(batch.events);
+      const body = bodyTexts.get(request);
+      const texts = body === undefined ? undefined : eventTexts(body, batch.events.length);
+      const { results, errors, valid, duplicateIds, duplicates } = judgeEvents(batch.events, texts);
       if (valid.length > 0) {
         // All or nothing from the client's view: if any XADD failed, answer 503 even though
         // some entries may be in the stream. "Accepted" then always means written, and the
