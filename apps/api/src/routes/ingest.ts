@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, HookHandlerDoneFunction } from 'fastify';
 import type Redis from 'ioredis';
-import { parseEvent } from '@fuel-code/core';
+import { fastEnvelopeOk, parseEvent } from '@fuel-code/core';
 import { createBatchedPublisher } from '@fuel-code/stream';
 import { createKeyCheck } from '../auth';
 import { eventTexts } from '../event-texts';
@@ -71,6 +71,17 @@ interface Judged {
 }
 
 /**
+ * The id of an event the worker can store, or why it cannot. Only accept or reject is decided
+ * here, so the common event needs the envelope's checks alone (fastEnvelopeOk); parseEvent words
+ * the error of any other, or accepts what the fast checks leave to zod.
+ */
+function acceptedId(raw: unknown): string | Error {
+  if (fastEnvelopeOk(raw)) return raw.id;
+  const parsed = parseEvent(raw);
+  return parsed.ok ? parsed.event.id : parsed.error;
+}
+
+/**
  * Judge each event on its own. Only an envelope the worker could never store is rejected: a
  * type this build does not know and a payload that fails its type's schema are accepted,
  * since the client deletes whatever a 202 covers, and the worker stores both.
@@ -80,13 +91,12 @@ function judgeEvents(events: readonly unknown[], texts: readonly string[] | unde
   const seen = new Set<string>();
   const repeated = new Set<string>();
   events.forEach((raw, index) => {
-    const parsed = parseEvent(raw);
-    if (!parsed.ok) {
-      judged.errors.push({ index, error: parsed.error.message });
+    const id = acceptedId(raw);
+    if (typeof id !== 'string') {
+      judged.errors.push({ index, error: id.message });
       judged.results.push({ index, status: 'rejected' });
       return;
     }
-    const { id } = parsed.event;
     if (seen.has(id)) {
       judged.duplicates++;
       if (!repeated.has(id)) judged.duplicateIds.push(id);
