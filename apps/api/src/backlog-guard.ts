@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, preHandlerHookHandler } from 'fastify';
 import type { Backlog, BacklogGauge } from '@fuel-code/stream';
 import { toError } from '@fuel-code/core';
 
@@ -31,33 +31,46 @@ export interface BacklogFullResponse {
  * and the events are safer queued on the clients than in a stream that may refuse writes.
  * The stream is never trimmed to make room. If the backlog cannot be read, the request goes
  * on: the publish itself then tells whether Redis takes writes (503 when it does not).
+ *
+ * A callback hook: nearly every request finds a fresh reading in memory (gauge.fresh()) and is
+ * judged without a promise; only the one that finds it stale waits for the read.
  */
-export function createBacklogGuard(options: BacklogGuardOptions): preHandlerAsyncHookHandler {
+export function createBacklogGuard(options: BacklogGuardOptions): preHandlerHookHandler {
   const { gauge, maxBacklog, retryAfterSeconds } = options;
   // Logged when it changes, not per refused request: a full backlog can last minutes.
   let full = false;
-  return async function backlogGuard(request: FastifyRequest, reply: FastifyReply) {
-    let backlog: Backlog;
-    try {
-      backlog = await gauge.read();
-    } catch (err) {
-      request.log.warn({ error: toError(err).message }, 'Could not read the stream backlog: publishing without the check');
-      return;
-    }
-    const { entries, source } = backlog;
+  /** Answers 503 and returns true when the backlog is full; false: go on. */
+  const refused = (request: FastifyRequest, reply: FastifyReply, { entries, source }: Backlog): boolean => {
     if (entries < maxBacklog) {
       if (full) request.log.info({ backlog: entries, source, maxBacklog }, 'Backlog below the high-water mark: accepting batches again');
       full = false;
-      return;
+      return false;
     }
     if (!full) request.log.warn({ backlog: entries, source, maxBacklog }, 'Backlog at the high-water mark: refusing batches with 503');
     full = true;
-    return reply
+    void reply
       .code(503)
       .header('retry-after', String(retryAfterSeconds))
       .send({
         error: `the event backlog is full (${maxBacklog} or more entries waiting to be processed); retry the whole batch later`,
         retry_after_seconds: retryAfterSeconds,
       } satisfies BacklogFullResponse);
+    return true;
+  };
+  return function backlogGuard(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+    const fresh = gauge.fresh();
+    if (fresh) {
+      if (!refused(request, reply, fresh)) done();
+      return;
+    }
+    gauge.read().then(
+      (backlog) => {
+        if (!refused(request, reply, backlog)) done();
+      },
+      (err: unknown) => {
+        request.log.warn({ error: toError(err).message }, 'Could not read the stream backlog: publishing without the check');
+        done();
+      },
+    );
   };
 }

@@ -4,6 +4,7 @@ import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { DEFAULT_ACCESS_LOG_SAMPLE_EVERY, SampledAccessLog } from './access-log';
 import { API_CONFIG_DEFAULTS, type ApiConfig } from './config';
+import { lazyChildLogger } from './lazy-logger';
 import { connectionLimits, registerLimitedIngestRoute } from './limits';
 import { RateLimitedError } from './rate-limit';
 import { registerHealthRoute } from './routes/health';
@@ -80,6 +81,8 @@ export function createServer(deps: ServerDeps): FastifyInstance {
     genReqId: () => randomUUID(),
     // Per-request lines: failures always, successes sampled at info, all at debug.
     logController: new SampledAccessLog(config.accessLogSampleEvery ?? DEFAULT_ACCESS_LOG_SAMPLE_EVERY),
+    // request.log makes its pino child only for a request that writes a line (LazyRequestLogger).
+    childLoggerFactory: lazyChildLogger,
     // During shutdown, requests on kept-alive sockets get 503 so clients go elsewhere.
     return503OnClosing: true,
     ...connectionLimits(config),

@@ -114,3 +114,23 @@ test('the reading is cached for backlogMaxAgeMs: within it a change is not seen'
   expect((await ingest(url, [makeEvent('system.heartbeat')])).status).toBe(202);
   expect(await reader.xlen(keys.stream)).toBe(MAX_BACKLOG + 2);
 });
+
+test('a cached full reading refuses from memory too, and logs the change once', async () => {
+  await reader.xgroup('CREATE', keys.stream, keys.group, '0', 'MKSTREAM');
+  await xadd(MAX_BACKLOG);
+  const { url } = await start({ backlogMaxAgeMs: 600_000 });
+  // The first request reads Redis; the next ones are judged from the cached reading.
+  for (let i = 0; i < 3; i++) expectBacklogFull(await ingest(url, [makeEvent('system.heartbeat')]));
+  expect(await reader.xlen(keys.stream)).toBe(MAX_BACKLOG);
+  expect(logs.find('Backlog at the high-water mark')).toHaveLength(1);
+});
+
+test('a backlog that cannot be read lets the request go on: the publish then answers for Redis', async () => {
+  // Not a stream: XINFO fails (WRONGTYPE), and so does the XADD after it.
+  await reader.set(keys.stream, 'not a stream');
+  const { url } = await start();
+  const res = await ingest(url, [makeEvent('system.heartbeat')]);
+  expect(res.status).toBe(503);
+  expect(res.json()).toMatchObject({ error: expect.stringContaining('event stream cannot be written') });
+  expect(logs.find('Could not read the stream backlog')).toHaveLength(1);
+});

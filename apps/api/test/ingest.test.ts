@@ -78,6 +78,22 @@ describe('POST /api/events/ingest: accepted batches', () => {
     expect(entry?.fields['event']).toBe(JSON.stringify(event));
   });
 
+  test("publishes each event's own bytes from the body, not a re-serialization; a body whose text is ambiguous is re-serialized", async () => {
+    const a = makeEvent('system.heartbeat', { data: { note: 'é \\u00e9 "q" ]}' } });
+    const b = makeEvent('system.heartbeat');
+    const texts = [JSON.stringify(a, null, 2), `{ "id" : "${b.id}",${JSON.stringify(b).slice(1).replace(/,/g, ' , ')}`];
+    const body = `{\n "events" : [ ${texts.join(' ,\n ')} ]\n}`;
+    expect((await postRaw(t.url, body)).status).toBe(202);
+    expect((await streamEntries(reader, keys.stream)).map((e) => e.fields['event'])).toEqual(texts);
+
+    // A repeated `events` key: JSON.parse keeps the last, and so does what is published.
+    const c = makeEvent('system.heartbeat');
+    const repeated = `{"events":[${JSON.stringify(a)}],"events":[ ${JSON.stringify(c, null, 1)} ]}`;
+    expect((await postRaw(t.url, repeated)).json()).toMatchObject({ ingested: 1 });
+    const entries = await streamEntries(reader, keys.stream);
+    expect(entries.map((e) => e.fields['event'])).toEqual([...texts, JSON.stringify(c)]);
+  });
+
   test('a mixed batch: sound envelopes published, broken ones rejected by index with the field named', async () => {
     const good0 = gitCommitEvent('s');
     const bad1 = makeEvent('git.commit', { id: 'not-a-ulid' });

@@ -53,12 +53,14 @@ export function takeDeviceHints(data: JsonObject): { data: JsonObject; device_na
   return { data: rest, device_name: deviceHint(data['_device_name']), device_type: deviceHint(data['_device_type']) };
 }
 
+const EARLIEST_SANE_MS = Date.UTC(MIN_EVENT_YEAR, 0, 1);
+const AFTER_LATEST_SANE_MS = Date.UTC(MAX_EVENT_YEAR + 1, 0, 1);
+
 /** Milliseconds of an ISO timestamp when its UTC year is within the sane range, else undefined. */
 export function saneTimestampMs(timestamp: string): number | undefined {
   const ms = Date.parse(timestamp);
-  if (Number.isNaN(ms)) return undefined;
-  const year = new Date(ms).getUTCFullYear();
-  return year >= MIN_EVENT_YEAR && year <= MAX_EVENT_YEAR ? ms : undefined;
+  // The year's bounds as instants: no Date object per call. NaN fails both.
+  return ms >= EARLIEST_SANE_MS && ms < AFTER_LATEST_SANE_MS ? ms : undefined;
 }
 
 /**

@@ -134,8 +134,20 @@ function blobRefs(value: unknown): BlobRef[] | undefined {
   return refs;
 }
 
-/** The event parseEventWithZod would return, or undefined: ask zod. */
-export function fastParseEvent(input: unknown): FuelEvent | undefined {
+/** The envelope's fields as fastParseEvent checked them, before the payload. */
+interface CheckedEnvelope {
+  id: string;
+  type: string;
+  timestamp: string;
+  device_id: string;
+  workspace_id: string;
+  session_id: string | null;
+  data: JsonObject;
+  blob_refs: BlobRef[];
+}
+
+/** Every check of the envelope (and of what PostgreSQL could store), or undefined: ask zod. */
+function checkEnvelope(input: unknown): CheckedEnvelope | undefined {
   if (!isPlainObject(input)) return undefined;
   const { id, type, timestamp, device_id, workspace_id, session_id, data, ingested_at } = input;
   if (!isString(id) || !ULID_PATTERN.test(id as string)) return undefined;
@@ -147,24 +159,41 @@ export function fastParseEvent(input: unknown): FuelEvent | undefined {
   if (!(ingested_at === undefined || isNullableString(ingested_at))) return undefined;
   const refs = blobRefs(input['blob_refs']);
   if (!refs) return undefined;
-  const workspaceId = canonicalWorkspaceId(workspace_id as string);
-  const storable = { type: type as string, device_id, workspace_id: workspaceId, session_id: session_id as string | null, data, blob_refs: refs };
-  if (storabilityIssue(storable) !== undefined) return undefined;
-  const hints = takeDeviceHints(data);
+  const checked: CheckedEnvelope = {
+    id: id as string, type: type as string, timestamp: timestamp as string, device_id, workspace_id: canonicalWorkspaceId(workspace_id as string),
+    session_id: session_id as string | null, data, blob_refs: refs,
+  };
+  return storabilityIssue(checked) === undefined ? checked : undefined;
+}
+
+/**
+ * True when parseEvent(input) is surely ok (an event, whatever its payload's outcome); false:
+ * ask parseEvent. For a caller that only decides accept or reject, as the API does: the payload
+ * check and the event's assembly are skipped.
+ */
+export function fastEnvelopeOk(input: unknown): input is { readonly id: string } {
+  return checkEnvelope(input) !== undefined;
+}
+
+/** The event parseEventWithZod would return, or undefined: ask zod. */
+export function fastParseEvent(input: unknown): FuelEvent | undefined {
+  const e = checkEnvelope(input);
+  if (!e) return undefined;
+  const hints = takeDeviceHints(e.data);
   // Each outcome is one object literal, not spreads of a shared base: V8 copies a spread
   // object through a slow generic path, which cost more than every check above together.
-  if (!isKnownType(type as string)) {
+  if (!isKnownType(e.type)) {
     return {
-      id: id as string, timestamp: timestamp as string, device_id, workspace_id: workspaceId, session_id: session_id as string | null,
-      blob_refs: refs, device_name: hints.device_name, device_type: hints.device_type,
-      type: type as string, data: hints.data, payload: 'unknown-type', payloadError: null,
+      id: e.id, timestamp: e.timestamp, device_id: e.device_id, workspace_id: e.workspace_id, session_id: e.session_id,
+      blob_refs: e.blob_refs, device_name: hints.device_name, device_type: hints.device_type,
+      type: e.type, data: hints.data, payload: 'unknown-type', payloadError: null,
     };
   }
   // A payload its schema refuses goes to zod, which words the error.
-  if (!fastPayloadCheck(type as EventType, hints.data)) return undefined;
+  if (!fastPayloadCheck(e.type as EventType, hints.data)) return undefined;
   return {
-    id: id as string, timestamp: timestamp as string, device_id, workspace_id: workspaceId, session_id: session_id as string | null,
-    blob_refs: refs, device_name: hints.device_name, device_type: hints.device_type,
-    type, data: hints.data, payload: 'valid',
+    id: e.id, timestamp: e.timestamp, device_id: e.device_id, workspace_id: e.workspace_id, session_id: e.session_id,
+    blob_refs: e.blob_refs, device_name: hints.device_name, device_type: hints.device_type,
+    type: e.type, data: hints.data, payload: 'valid',
   } as KnownEvent;
 }

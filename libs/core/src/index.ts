@@ -1,6 +1,7 @@
 export * from './envelope';
 export * from './errors';
 export { parseEvent, parseEventFields, parseEventJson, type ParseResult } from './parse-event';
+export { fastEnvelopeOk } from './fast-parse';
 export { classifyDbError, isTransientDbError } from './db-errors';
 export {
   createHandlerRegistry,

@@ -1,6 +1,6 @@
 import { gitCommitEvent, makeEvent, seededRandom, sessionEndEvent, sessionStartEvent } from '@fuel-code/testing';
 import { EVENT_TYPES, parseEvent, type EventType } from '@fuel-code/core';
-import { fastParseEvent, fastPayloadCheck } from '../src/fast-parse';
+import { fastEnvelopeOk, fastParseEvent, fastPayloadCheck } from '../src/fast-parse';
 import { parseEventWithZod } from '../src/parse-event';
 
 /*
@@ -88,10 +88,16 @@ function fieldPaths(event: Json): string[][] {
   return paths;
 }
 
-/** The fast check either declines, or agrees with zod exactly. */
+/**
+ * The fast check either declines, or agrees with zod exactly; fastEnvelopeOk says true only of
+ * what zod takes as an event (whatever its payload), and always when fastParseEvent accepts.
+ */
 function expectSoundOn(input: unknown): 'fast' | 'zod-only' {
   const fast = fastParseEvent(input);
   const zod = parseEventWithZod(input);
+  const envelopeOk = fastEnvelopeOk(input);
+  if (envelopeOk && !zod.ok) throw new Error(`fastEnvelopeOk accepted what zod refuses (${zod.error.message}): ${JSON.stringify(input)}`);
+  if (fast !== undefined) expect(envelopeOk).toBe(true);
   if (fast === undefined) return 'zod-only';
   if (!zod.ok) throw new Error(`fast-parse accepted what zod refuses (${zod.error.message}): ${JSON.stringify(input)}`);
   expect(fast).toStrictEqual(zod.event);
@@ -186,4 +192,20 @@ test('what each outcome looks like: valid, off-schema, unknown type, refused', (
     const result = parseEvent({ ...makeEvent('system.heartbeat'), [field]: value });
     expect(result.ok ? 'accepted' : result.error.message).toMatch(rule);
   }
+});
+
+test('fastEnvelopeOk: an event whose payload its schema refuses is still an event; a refused envelope is not', () => {
+  const offSchema = makeEvent('session.start', { data: { _raw: 'oops' } });
+  expect(fastParseEvent(offSchema)).toBeUndefined();
+  expect(fastEnvelopeOk(offSchema)).toBe(true);
+  expect(fastEnvelopeOk(makeEvent('team.disband', { data: { x: 1 } }))).toBe(true);
+  expect(fastEnvelopeOk(makeEvent('system.heartbeat', { timestamp: '0000-01-01T00:00:00Z' }))).toBe(false);
+  expect(fastEnvelopeOk(makeEvent('system.heartbeat', { data: { s: 'nul \u0000' } }))).toBe(false);
+  expect(fastEnvelopeOk({ id: 'broken' })).toBe(false);
+});
+
+test('the timestamp year bounds fall exactly on the first and last instants of the sane years', () => {
+  const at = (timestamp: string) => fastEnvelopeOk(makeEvent('system.heartbeat', { timestamp }));
+  expect([at('1970-01-01T00:00:00Z'), at('1969-12-31T23:59:59.999Z'), at('1970-01-01T00:30:00+01:00')]).toEqual([true, false, false]);
+  expect([at('9999-12-31T23:59:59.999Z'), at('9999-12-31T23:30:00-01:00')]).toEqual([true, false]);
 });

@@ -66,6 +66,8 @@ export interface BacklogGauge {
    * cached then), or with BacklogReadTimeoutError after `readTimeoutMs`.
    */
   read(): Promise<Backlog>;
+  /** The value read() would answer from memory now, or undefined: no promise, for a hot path. */
+  fresh(): Backlog | undefined;
 }
 
 /** Redis did not answer the backlog read within the gauge's readTimeoutMs. */
@@ -94,9 +96,12 @@ export function createBacklogGauge(options: BacklogGaugeOptions): BacklogGauge {
   const { redis, stream, group, maxAgeMs, readTimeoutMs } = options;
   let cached: { value: Backlog; readAt: number } | undefined;
   let inFlight: Promise<Backlog> | undefined;
+  const fresh = (): Backlog | undefined => (cached && Date.now() - cached.readAt < maxAgeMs ? cached.value : undefined);
   return {
+    fresh,
     read() {
-      if (cached && Date.now() - cached.readAt < maxAgeMs) return Promise.resolve(cached.value);
+      const value = fresh();
+      if (value) return Promise.resolve(value);
       if (!inFlight) {
         // Stamped with the time the read started: its age is never under-stated.
         const readAt = Date.now();

@@ -73,3 +73,4 @@ export {
   type OversizedEntry,
 } from './bounded-read';
 export { HAND_BACK_IDLE_MS, handBackPending, refreshConsumer, removeIdleConsumers, type RemovedConsumer, type RemoveIdleConsumersResult } from './group-admin';
+export { createBatchedPublisher, MAX_BYTES_PER_CALL, MAX_ENTRIES_PER_CALL, type BatchedPublisher, type BatchOutcome } from './batched-publish';

@@ -54,8 +54,9 @@ const ROLES: Readonly<Record<Exclude<RedisRole, 'console'>, Readonly<Omit<RedisC
     queueWhileDisconnected: false,
     connectTimeoutMs: 5_000,
     reconnectDelayMs: (attempt: number) => Math.min(attempt * 100, 2_000),
-    // Concurrent requests' XADDs share a write and a round trip instead of one each; every
-    // request still gets its own reply (see publishEach).
+    // The ingest route's XADDs go in one EVAL per event-loop turn (createBatchedPublisher);
+    // auto-pipelining lets concurrent requests' other commands (backlog reads, health) and
+    // those EVALs share a write, each with its own reply.
     autoPipelining: true,
   },
   /**

@@ -65,9 +65,11 @@ describe('createBacklogGauge', () => {
     const { redis, keys } = ctx;
     await publish(3);
     const gauge = createBacklogGauge({ redis, ...keys, maxAgeMs: 60_000 });
+    expect(gauge.fresh()).toBeUndefined();
     expect((await gauge.read()).entries).toBe(3);
     await publish(2);
     expect((await gauge.read()).entries).toBe(3);
+    expect(gauge.fresh()).toEqual({ entries: 3, source: 'no-group' });
   });
 
   test('maxAgeMs 0 reads Redis every time; concurrent callers share one read', async () => {
@@ -77,6 +79,7 @@ describe('createBacklogGauge', () => {
     const first = gauge.read();
     expect(gauge.read()).toBe(first);
     expect((await first).entries).toBe(3);
+    expect(gauge.fresh()).toBeUndefined();
     await publish(2);
     expect((await gauge.read()).entries).toBe(5);
   });

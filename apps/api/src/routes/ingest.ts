@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, HookHandlerDoneFunction } from 'fastify';
 import type Redis from 'ioredis';
-import { parseEvent, toError } from '@fuel-code/core';
-import { publish, publishEach } from '@fuel-code/stream';
+import { fastEnvelopeOk, parseEvent } from '@fuel-code/core';
+import { createBatchedPublisher } from '@fuel-code/stream';
 import { createKeyCheck } from '../auth';
+import { eventTexts } from '../event-texts';
 
 export const INGEST_PATH = '/api/events/ingest';
 export const MAX_EVENTS_PER_BATCH = 100;
@@ -70,22 +71,32 @@ interface Judged {
 }
 
 /**
+ * The id of an event the worker can store, or why it cannot. Only accept or reject is decided
+ * here, so the common event needs the envelope's checks alone (fastEnvelopeOk); parseEvent words
+ * the error of any other, or accepts what the fast checks leave to zod.
+ */
+function acceptedId(raw: unknown): string | Error {
+  if (fastEnvelopeOk(raw)) return raw.id;
+  const parsed = parseEvent(raw);
+  return parsed.ok ? parsed.event.id : parsed.error;
+}
+
+/**
  * Judge each event on its own. Only an envelope the worker could never store is rejected: a
  * type this build does not know and a payload that fails its type's schema are accepted,
  * since the client deletes whatever a 202 covers, and the worker stores both.
  */
-function judgeEvents(events: readonly unknown[]): Judged {
+function judgeEvents(events: readonly unknown[], texts: readonly string[] | undefined): Judged {
   const judged: Judged = { results: [], errors: [], valid: [], duplicateIds: [], duplicates: 0 };
   const seen = new Set<string>();
   const repeated = new Set<string>();
   events.forEach((raw, index) => {
-    const parsed = parseEvent(raw);
-    if (!parsed.ok) {
-      judged.errors.push({ index, error: parsed.error.message });
+    const id = acceptedId(raw);
+    if (typeof id !== 'string') {
+      judged.errors.push({ index, error: id.message });
       judged.results.push({ index, status: 'rejected' });
       return;
     }
-    const { id } = parsed.event;
     if (seen.has(id)) {
       judged.duplicates++;
       if (!repeated.has(id)) judged.duplicateIds.push(id);
@@ -94,35 +105,14 @@ function judgeEvents(events: readonly unknown[]): Judged {
       return;
     }
     seen.add(id);
-    // The envelope is published as the client sent it, not as parsed. The worker validates
-    // every entry again anyway (anything may XADD to the stream), so defaults and
-    // normalisation live in one place, and an API running an older schema does not strip
-    // fields a newer worker understands.
-    judged.valid.push(JSON.stringify(raw));
+    // The envelope is published as the client sent it, not as parsed: its own bytes when they
+    // were found in the body, else re-serialized. The worker validates every entry again anyway
+    // (anything may XADD to the stream), so defaults and normalisation live in one place, and
+    // an API running an older schema does not strip fields a newer worker understands.
+    judged.valid.push(texts?.[index] ?? JSON.stringify(raw));
     judged.results.push({ index, status: 'accepted' });
   });
   return judged;
-}
-
-/**
- * One XADD per entry: the client's auto-pipelining sends them with the other requests' in one
- * round trip. `error` is set unless every entry was written (its reply, an id, came back).
- */
-async function publishAll(redis: Redis, stream: string, jsons: string[]): Promise<{ published?: number; error?: Error }> {
-  try {
-    // The client's usual request, one event: no per-entry bookkeeping to allocate.
-    if (jsons.length === 1) {
-      await publish(redis, stream, jsons[0] as string);
-      return { published: 1 };
-    }
-    const outcomes = await publishEach(redis, stream, jsons);
-    const published = outcomes.filter((o) => o.ok).length;
-    if (published === jsons.length) return { published };
-    const failed = outcomes.find((o) => !o.ok);
-    return { published, error: failed && !failed.ok ? failed.error : new Error('missing pipeline replies') };
-  } catch (err) {
-    return { error: toError(err) };
-  }
 }
 
 /**
@@ -160,7 +150,9 @@ const ACCEPTED_RESPONSE_SCHEMA = {
 const INGEST_ROUTE_SCHEMA: FastifySchema = { response: { 202: ACCEPTED_RESPONSE_SCHEMA } };
 
 export function registerIngestRoute(app: FastifyInstance, options: IngestRouteOptions): void {
-  const { redis, eventsStream } = options;
+  // Concurrent requests' entries go to Redis together, one call per event-loop turn; each
+  // request still learns whether all of its own were written.
+  const publisher = createBatchedPublisher(options.redis, options.eventsStream);
   const retryAfterSeconds = options.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
   const keyMatches = createKeyCheck(options.apiKey);
 
@@ -172,6 +164,18 @@ export function registerIngestRoute(app: FastifyInstance, options: IngestRouteOp
         error: 'the event stream cannot be written right now; retry the whole batch later',
         retry_after_seconds: retryAfterSeconds,
       } satisfies UnavailableResponse);
+
+  // fastify's own JSON parser (same errors, same prototype-poisoning refusals), keeping the
+  // text for eventTexts. Scoped: only the ingest route's bodies are kept, and only until the
+  // request object is collected.
+  const bodyTexts = new WeakMap<FastifyRequest, string>();
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (request, body, done) => {
+    // parseAs 'string': a string; the type allows a Buffer.
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    bodyTexts.set(request, text);
+    parseJson(request, text, done);
+  });
 
   app.post(INGEST_PATH, {
     bodyLimit: BODY_LIMIT_BYTES,
@@ -192,15 +196,17 @@ export function registerIngestRoute(app: FastifyInstance, options: IngestRouteOp
       const batch = checkBatch(request.body);
       if (!batch.ok) return reply.code(400).send({ error: batch.error } satisfies ErrorResponse);
 
-      const { results, errors, valid, duplicateIds, duplicates } = judgeEvents(batch.events);
+      const body = bodyTexts.get(request);
+      const texts = body === undefined ? undefined : eventTexts(body, batch.events.length);
+      const { results, errors, valid, duplicateIds, duplicates } = judgeEvents(batch.events, texts);
       if (valid.length > 0) {
         // All or nothing from the client's view: if any XADD failed, answer 503 even though
         // some entries may be in the stream. "Accepted" then always means written, and the
         // client's retry of the whole batch is safe because the event id is the dedup key.
-        const outcome = await publishAll(redis, eventsStream, valid);
-        if (outcome.error) {
+        const outcome = await publisher.publish(valid);
+        if (!outcome.ok) {
           request.log.warn(
-            { valid: valid.length, published: outcome.published, error: outcome.error.message },
+            { valid: valid.length, error: outcome.error.message },
             'Could not publish the batch to the event stream',
           );
           return unavailable(reply);

@@ -1,0 +1,83 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString } from 'pino';
+
+type LogArgs = [unknown, ...unknown[]];
+
+/** pino's levels (the API defines no custom ones); a level not here leaves the decision to pino. */
+const LEVEL_VALUES: Readonly<Record<string, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+
+/**
+ * A request's logger that makes its pino child (with the request's `reqId`) only when a line is
+ * written. Fastify makes a child per request for `request.log`; at info with a sampled access
+ * log nearly no request writes a line, and the child cost more than all our checks on a request.
+ * What a line carries is the same: it is written by the same child, made the same way.
+ */
+export class LazyRequestLogger implements FastifyBaseLogger {
+  private made: FastifyBaseLogger | undefined;
+
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: Bindings,
+    private readonly options: ChildLoggerOptions,
+  ) {}
+
+  private get real(): FastifyBaseLogger {
+    this.made ??= this.parent.child(this.bindings, this.options);
+    return this.made;
+  }
+
+  /** Whether a line at `value` would be written: false only when it surely would not. */
+  private enabled(value: number): boolean {
+    if (this.made) return true;
+    const threshold = LEVEL_VALUES[this.level];
+    return threshold === undefined || value >= threshold;
+  }
+
+  /** What the child's level would be: its options', else its parent's. */
+  get level(): LevelWithSilentOrString {
+    if (this.made) return this.made.level;
+    return this.options.level ?? this.parent.level;
+  }
+
+  set level(level: LevelWithSilentOrString) {
+    this.real.level = level;
+  }
+
+  fatal(...args: LogArgs): void {
+    if (this.enabled(60)) Reflect.apply(this.real.fatal, this.real, args);
+  }
+
+  error(...args: LogArgs): void {
+    if (this.enabled(50)) Reflect.apply(this.real.error, this.real, args);
+  }
+
+  warn(...args: LogArgs): void {
+    if (this.enabled(40)) Reflect.apply(this.real.warn, this.real, args);
+  }
+
+  info(...args: LogArgs): void {
+    if (this.enabled(30)) Reflect.apply(this.real.info, this.real, args);
+  }
+
+  debug(...args: LogArgs): void {
+    if (this.enabled(20)) Reflect.apply(this.real.debug, this.real, args);
+  }
+
+  trace(...args: LogArgs): void {
+    if (this.enabled(10)) Reflect.apply(this.real.trace, this.real, args);
+  }
+
+  /** pino's silent writes nothing. */
+  silent(..._args: LogArgs): void {
+    return undefined;
+  }
+
+  child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
+    return this.real.child(bindings, options);
+  }
+}
+
+/** Fastify's `childLoggerFactory` for LazyRequestLogger. */
+export function lazyChildLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
+  return new LazyRequestLogger(logger, bindings, options);
+}
