@@ -10,7 +10,7 @@ import {
 } from './envelope';
 import { InvalidEventError, type ValidationIssue } from './errors';
 import { fastParseEvent } from './fast-parse';
-import { storabilityIssue } from './storable';
+import { storabilityIssue, storableJsonText } from './storable';
 
 export type ParseResult =
   | { ok: true; event: FuelEvent }
@@ -33,7 +33,11 @@ function toIssue(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[] = []): 
  * accepted by the hand-written checks of fast-parse.ts, which return what zod would.
  */
 export function parseEvent(input: unknown): ParseResult {
-  const fast = fastParseEvent(input);
+  return parseChecked(input, false);
+}
+
+function parseChecked(input: unknown, storableText: boolean): ParseResult {
+  const fast = fastParseEvent(input, storableText);
   return fast ? { ok: true, event: fast } : parseEventWithZod(input);
 }
 
@@ -67,7 +71,7 @@ export function parseEventJson(raw: string): ParseResult {
     const reason = err instanceof Error ? err.message : String(err);
     return { ok: false, error: new InvalidEventError([{ field: '', rule: `not valid JSON (${reason})` }]) };
   }
-  return parseEvent(value);
+  return parseChecked(value, storableJsonText(raw));
 }
 
 /** A JSON-encoded field of a fields-format entry: '' or absent is null. */

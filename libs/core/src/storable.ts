@@ -33,6 +33,23 @@ function badString(s: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether every value JSON.parse makes of `json` passes storabilityIssue's string and depth
+ * checks, told from the text alone (for a text JSON.parse accepts, so with no raw U+0000):
+ * U+0000 and lone surrogates can only get into the parsed strings through a `\u` escape or,
+ * surrogates, as themselves in a text that is not all ASCII; nesting deeper than
+ * MAX_DATA_DEPTH needs more brackets than that. False means "walk the value", not "refused".
+ * Cheaper than the walk for the common event: no escapes, ASCII, a few brackets.
+ */
+export function storableJsonText(json: string): boolean {
+  if (json.includes('\\u')) return false;
+  if (Buffer.byteLength(json, 'utf8') !== json.length && LONE_SURROGATE.test(json)) return false;
+  let brackets = 0;
+  for (let i = json.indexOf('{'); i !== -1 && brackets <= MAX_DATA_DEPTH; i = json.indexOf('{', i + 1)) brackets++;
+  for (let i = json.indexOf('['); i !== -1 && brackets <= MAX_DATA_DEPTH; i = json.indexOf('[', i + 1)) brackets++;
+  return brackets <= MAX_DATA_DEPTH;
+}
+
 /** What is wrong at the end of `trail` (keys and indexes, innermost last, built only on a find). */
 interface Found {
   trail: string[];

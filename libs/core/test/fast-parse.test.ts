@@ -1,7 +1,8 @@
 import { gitCommitEvent, makeEvent, seededRandom, sessionEndEvent, sessionStartEvent } from '@fuel-code/testing';
-import { EVENT_TYPES, parseEvent, type EventType } from '@fuel-code/core';
+import { EVENT_TYPES, parseEvent, parseEventJson, type EventType } from '@fuel-code/core';
 import { fastEnvelopeOk, fastParseEvent, fastPayloadCheck } from '../src/fast-parse';
 import { parseEventWithZod } from '../src/parse-event';
+import { storableJsonText } from '../src/storable';
 
 /*
  * fast-parse.ts may only accept what zod accepts, and must return what zod returns. Held to
@@ -56,6 +57,7 @@ const ODD_VALUES: unknown[] = [
   '01hzy8k3v4q5r6s7t8v9w0x1yz', '01HZY8K3V4Q5R6S7T8V9W0X1YI', '2026-11-27T10:00:00', '2026-02-30T10:00:00Z', '2026-11-27 10:00:00Z',
   'startup', 'clear', 'git.rebase', 'session.end', { key: '', content_type: 'a', size_bytes: 1 },
   'a\u0000b', 'a\ud800b', '\ude00', 'x'.repeat(513), '文'.repeat(257), '0000-01-01T00:00:00Z', '1969-12-31T23:59:59Z', '9999-12-31T23:59:59-05:00',
+  '1970-01-01T00:00:00Z', '9999-12-31T23:59Z', '1969-12-31T23:59:59-01:00', '1970-01-01T00:30:00+01:00', '😀', 'é\ud83d',
   'has space', 'backfill', [{ path: 'a', status: 'M' }], [{ path: 1 }], ['a', 2], { a: { b: { c: 'd\u0000' } } },
   JSON.parse('{"k\\u0000": 1}') as unknown, nested(70),
 ];
@@ -90,7 +92,8 @@ function fieldPaths(event: Json): string[][] {
 
 /**
  * The fast check either declines, or agrees with zod exactly; fastEnvelopeOk says true only of
- * what zod takes as an event (whatever its payload), and always when fastParseEvent accepts.
+ * what zod takes as an event (whatever its payload), and always when fastParseEvent accepts. So
+ * does the stream's route, from the JSON text (where storableJsonText may stand in for the walk).
  */
 function expectSoundOn(input: unknown): 'fast' | 'zod-only' {
   const fast = fastParseEvent(input);
@@ -98,6 +101,12 @@ function expectSoundOn(input: unknown): 'fast' | 'zod-only' {
   const envelopeOk = fastEnvelopeOk(input);
   if (envelopeOk && !zod.ok) throw new Error(`fastEnvelopeOk accepted what zod refuses (${zod.error.message}): ${JSON.stringify(input)}`);
   if (fast !== undefined) expect(envelopeOk).toBe(true);
+  if (input !== undefined) {
+    const text = JSON.stringify(input);
+    const fromText = parseEventJson(text);
+    const zodOfText = parseEventWithZod(JSON.parse(text));
+    expect(fromText.ok ? fromText.event : fromText.error.message).toStrictEqual(zodOfText.ok ? zodOfText.event : zodOfText.error.message);
+  }
   if (fast === undefined) return 'zod-only';
   if (!zod.ok) throw new Error(`fast-parse accepted what zod refuses (${zod.error.message}): ${JSON.stringify(input)}`);
   expect(fast).toStrictEqual(zod.event);
@@ -208,4 +217,29 @@ test('the timestamp year bounds fall exactly on the first and last instants of t
   const at = (timestamp: string) => fastEnvelopeOk(makeEvent('system.heartbeat', { timestamp }));
   expect([at('1970-01-01T00:00:00Z'), at('1969-12-31T23:59:59.999Z'), at('1970-01-01T00:30:00+01:00')]).toEqual([true, false, false]);
   expect([at('9999-12-31T23:59:59.999Z'), at('9999-12-31T23:30:00-01:00')]).toEqual([true, false]);
+});
+
+test('the JSON text screen: true only where the walk finds nothing, and parseEventJson refuses what the walk refuses', () => {
+  const event = makeEvent('system.heartbeat', { data: { note: 'plain' } });
+  const text = JSON.stringify(event);
+  expect(storableJsonText(text)).toBe(true);
+  // A lone surrogate written as itself (not escaped) in a text that is not all ASCII.
+  const rawSurrogate = text.replace('plain', 'x\ud800');
+  const escapedNul = text.replace('plain', 'a\\u0000');
+  const deep = JSON.stringify({ ...event, data: nested(65) });
+  const emoji = text.replace('plain', '😀');
+  for (const [t, screen, rule] of [
+    [rawSurrogate, false, /surrogate/],
+    [escapedNul, false, /U\+0000/],
+    [deep, false, /deeper/],
+    [emoji, true, null],
+    // The envelope's bracket counts too: the screen declines where the walk still accepts.
+    [JSON.stringify({ ...event, data: nested(64) }), false, null],
+    [JSON.stringify({ ...event, data: nested(60) }), true, null],
+  ] as const) {
+    expect(storableJsonText(t)).toBe(screen);
+    const parsed = parseEventJson(t);
+    if (rule === null) expect(parsed.ok).toBe(true);
+    else expect(parsed.ok ? 'accepted' : parsed.error.message).toMatch(rule);
+  }
 });

@@ -111,13 +111,16 @@ test('a failed write rejects every batch it held, and the next write runs', asyn
   const writer = new SightingsWriter();
   const release = await lockDevices();
   const held = writer.submit(ctx.db.sql, sightingsOf(batchOn('f1').map((event) => ({ event, workspaceId: 'no-such-workspace' }))));
+  // Each expectation is taken at once: a rejection that came before it would count as unhandled.
+  const heldFails = expect(held).rejects.toThrow(/cancel/);
   const pid = await waitFor(waitingOnDevices, 10_000, { description: 'the write to wait on the lock' });
   const queued = writer.submit(ctx.db.sql, sightingsOf(batchOn('f2').map((event) => ({ event, workspaceId: 'no-such-workspace' }))));
+  const queuedFails = expect(queued).rejects.toThrow(/foreign key/);
   await ctx.db.sql`SELECT pg_cancel_backend(${pid})`;
-  await expect(held).rejects.toThrow(/cancel/);
+  await heldFails;
   await release();
   // The queued one went out in a write of its own, and failed on its own: no such workspace.
-  await expect(queued).rejects.toThrow(/foreign key/);
+  await queuedFails;
   await ctx.db.sql`INSERT INTO workspaces (id, canonical_id, display_name) VALUES ('ws-f3', 'f3', 'f3')`;
   await writer.submit(ctx.db.sql, sightingsOf(batchOn('f3').map((event) => ({ event, workspaceId: 'ws-f3' }))));
   expect((await ctx.db.sql`SELECT count(*)::int AS n FROM workspace_devices WHERE workspace_id = 'ws-f3'`)[0]?.['n']).toBe(1);

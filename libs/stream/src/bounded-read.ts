@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { toStreamEntry, type StreamEntry } from './entries';
+import type { StreamEntry } from './entries';
 import { LuaScript } from './lua-script';
 import type { ConsumerRef } from './stream';
 
@@ -11,18 +11,23 @@ import type { ConsumerRef } from './stream';
  *    `event` field byte for byte) and acknowledged in the same atomic step: its bytes never
  *    travel to the client, and a crash at any point leaves it either pending or dead-lettered;
  *  - the others are returned until `count` entries were looked at or maxBatchBytes reached.
- *    Each step reads only as many entries as could fit in what is left of the budget if each
- *    were maxEntryBytes (at least one), so the entries returned add up to less than
+ *    Each step reads only as many entries as could start within what is left of the budget
+ *    if each were maxEntryBytes (at least one), so the entries returned add up to less than
  *    maxBatchBytes + maxEntryBytes, and the script itself holds at most that many at a time.
  *    (One entry per step would be exact too, but costs Redis several times the CPU.)
  * Sizes count every field name and value, as the client would receive them.
+ *
+ * The entries come back in one flat list (id, number of fields, names and values, …): as
+ * nested tables, two per entry, each table costs Redis a deferred-length reply and probes for
+ * the err/ok/map/… keys, and the client two arrays per entry. One string of all the bytes
+ * (table.concat) cost Redis more than it saved.
  */
 const PRELUDE = `
 local stream, dlq = KEYS[1], KEYS[2]
 local group, consumer = ARGV[1], ARGV[2]
 local count, maxEntry, maxBatch = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local failedAt = ARGV[6]
-local entries, oversized, seen, bytes, lastId = {}, {}, 0, 0, false
+local flat, oversized, seen, bytes, lastId = {}, {}, 0, 0, false
 
 local function sizeOf(fields)
   local n = 0
@@ -42,18 +47,31 @@ local function deliveries(id)
   return row and row[4] or 1
 end
 
+-- A returned entry goes into the reply flat: its id, its number of fields (-1 when deleted),
+-- then its field names and values.
+local function keep(id, fields)
+  local n = #flat
+  flat[n + 1] = id
+  if not fields then
+    flat[n + 2] = -1
+    return
+  end
+  flat[n + 2] = #fields
+  for i = 1, #fields do flat[n + 2 + i] = fields[i] end
+end
+
 local function take(entry, attempts)
   local id, fields = entry[1], entry[2]
   lastId = id
   seen = seen + 1
   if not fields then
-    entries[#entries + 1] = entry
+    keep(id, nil)
     return
   end
   local size = sizeOf(fields)
   bytes = bytes + size
   if size <= maxEntry then
-    entries[#entries + 1] = entry
+    keep(id, fields)
     return
   end
   redis.call('XADD', dlq, '*', 'event', eventOf(fields), 'stream_id', id, 'reason', 'invalid',
@@ -68,7 +86,11 @@ end
 -- into one XCLAIM.
 local function step()
   if seen >= count or bytes >= maxBatch then return 0 end
-  return math.min(count - seen, 1000, math.max(1, math.floor((maxBatch - bytes) / maxEntry)))
+  return math.min(count - seen, 1000, math.ceil((maxBatch - bytes) / maxEntry))
+end
+
+local function result()
+  return {flat, oversized, lastId}
 end
 `;
 
@@ -82,7 +104,7 @@ while k > 0 do
   if #list < k then break end
   k = step()
 end
-return {entries, oversized, lastId}`);
+return result()`);
 
 /** This consumer's pending entries after ARGV[7], re-read (and so counted as a delivery). */
 const READ_OWN_PENDING = new LuaScript(`${PRELUDE}
@@ -95,7 +117,7 @@ while k > 0 do
   cursor = lastId
   k = step()
 end
-return {entries, oversized, lastId}`);
+return result()`);
 
 /*
  * Entries idle at least ARGV[7] ms in any consumer: XPENDING IDLE lists them (ids only), and
@@ -117,7 +139,7 @@ while k > 0 and next <= #idle do
   lastId = ids[#ids]
   k = step()
 end
-return {entries, oversized, lastId}`);
+return result()`);
 
 export interface ByteLimits {
   /** An entry larger than this is dead-lettered as `invalid` instead of being returned. */
@@ -169,13 +191,29 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function toBoundedRead(reply: unknown): BoundedRead {
-  const [rawEntries, rawOversized, rawLastId] = Array.isArray(reply) ? (reply as unknown[]) : [];
+/** The entries of a script's flat reply (see keep() in the scripts). */
+function entriesOfFlat(flat: readonly unknown[]): StreamEntry[] {
   const entries: StreamEntry[] = [];
-  for (const raw of Array.isArray(rawEntries) ? (rawEntries as unknown[]) : []) {
-    const entry = toStreamEntry(raw);
-    if (entry) entries.push(entry);
+  let i = 0;
+  while (i + 1 < flat.length) {
+    const id = text(flat[i]) ?? '';
+    const count = Number(flat[i + 1]);
+    const fields = new Map<string, Buffer>();
+    for (let f = i + 2; f + 1 < i + 2 + count; f += 2) {
+      const name = String(flat[f]);
+      const value = flat[f + 1];
+      // First occurrence wins if a producer wrote the same field twice.
+      if (!fields.has(name)) fields.set(name, Buffer.isBuffer(value) ? value : Buffer.from(String(value)));
+    }
+    entries.push({ id, fields, deleted: count < 0 });
+    i += 2 + Math.max(count, 0);
   }
+  return entries;
+}
+
+function toBoundedRead(reply: unknown): BoundedRead {
+  const [rawFlat, rawOversized, rawLastId] = Array.isArray(reply) ? (reply as unknown[]) : [];
+  const entries = entriesOfFlat(Array.isArray(rawFlat) ? (rawFlat as unknown[]) : []);
   const oversized: OversizedEntry[] = [];
   const flat = Array.isArray(rawOversized) ? (rawOversized as unknown[]) : [];
   for (let i = 0; i + 1 < flat.length; i += 2) {
