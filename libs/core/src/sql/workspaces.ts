@@ -24,8 +24,11 @@ export interface DefaultBranchCandidate {
  * default_branch is the git_branch of the latest session.start (by event time, then event
  * id) that has one. A workspace row is shared by every worker, so it is written only when
  * this batch's candidate is newer than the stored one: the rows that qualify are locked in
- * id order first (FOR UPDATE re-checks the condition against a concurrent update), and the
- * others are not touched at all.
+ * id order first (the lock re-checks the condition against a concurrent update), and the
+ * others are not touched at all. The lock is FOR NO KEY UPDATE, the one the UPDATE itself
+ * takes: FOR UPDATE would also block the FOR KEY SHARE that another writer's workspace_devices
+ * foreign-key check takes on the same row at the end of its statement, and two writers doing
+ * both in crossed order deadlock.
  */
 export async function updateDefaultBranches(db: Db, candidates: readonly DefaultBranchCandidate[]): Promise<void> {
   if (candidates.length === 0) return;
@@ -46,7 +49,7 @@ export function defaultBranchesUpdate(db: Db, candidates: readonly DefaultBranch
       SELECT w.id, c.branch, c.ts, c.eid FROM workspaces w JOIN c ON c.w = w.id
       WHERE w.default_branch_at IS NULL OR (c.ts, c.eid) > (w.default_branch_at, w.default_branch_event_id)
       ORDER BY w.id
-      FOR UPDATE OF w
+      FOR NO KEY UPDATE OF w
     )
     UPDATE workspaces w
     SET default_branch = n.branch, default_branch_at = n.ts, default_branch_event_id = n.eid, updated_at = now()
