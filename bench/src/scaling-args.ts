@@ -13,6 +13,8 @@ export interface ScalingOptions {
   repeat: number;
   /** undefined = the worker's default. */
   batchSize: number | undefined;
+  /** The workers' --in-flight-batches; undefined = the worker's default. */
+  inFlightBatches: number | undefined;
   /** undefined = what Dockerfile.worker sets. */
   nodeOptions: string | undefined;
   /** Only this cgroup CPU controller root instead of the usual mount points. */
@@ -34,13 +36,14 @@ Options:
   --cpu-quota C       CPU cap of each worker, in CPUs, 0.01 to 64 (0.2)
   --repeat R          drain each count R times, interleaved, and report medians (1)
   --batch-size N      the workers' --batch-size (the worker's default, 500)
+  --in-flight-batches N  the workers' --in-flight-batches, 1 to 8 (the worker's default, 4)
   --seed N            workload seed (1)
   --node-options S    NODE_OPTIONS of the workers (default: what Dockerfile.worker sets)
   --cgroup-root DIR   use only this cgroup CPU controller root (default: /sys/fs/cgroup/cpu,
                       then /sys/fs/cgroup, then /sys/fs/cgroup/unified)
   --help`;
 
-const FLAGS = ['--events', '--workers', '--cpu-quota', '--repeat', '--batch-size', '--seed', '--node-options', '--cgroup-root'] as const;
+const FLAGS = ['--events', '--workers', '--cpu-quota', '--repeat', '--batch-size', '--in-flight-batches', '--seed', '--node-options', '--cgroup-root'] as const;
 
 function intValue(flag: string, raw: string, min: number, max: number): number {
   const n = Number(raw);
@@ -77,6 +80,7 @@ export function parseScalingArgs(argv: readonly string[]): ScalingOptions | 'hel
     return v === undefined ? fallback : intValue(flag, v, min, max);
   };
   const batch = get('--batch-size');
+  const inFlight = get('--in-flight-batches');
   const root = get('--cgroup-root');
   if (root !== undefined && root.trim() === '') throw new UsageError('--cgroup-root: expected a directory');
   return {
@@ -86,6 +90,7 @@ export function parseScalingArgs(argv: readonly string[]): ScalingOptions | 'hel
     cpuQuota,
     repeat: raw('--repeat', 1, 1, 20),
     batchSize: batch === undefined ? undefined : intValue('--batch-size', batch, 1, 10_000),
+    inFlightBatches: inFlight === undefined ? undefined : intValue('--in-flight-batches', inFlight, 1, 8),
     nodeOptions: get('--node-options'),
     cgroupRoot: root,
   };

@@ -78,7 +78,7 @@ export async function scalingMain(o: ScalingOptions): Promise<number> {
     const durationSeconds = Math.round((performance.now() - runStarted) / 100) / 10;
 
     const out: string[] = [''];
-    out.push(`fuel-code bench --scaling — seed ${o.seed}, ${durationSeconds} s, ${fmtInt(o.events)}-event backlog, batch ${batchSize}, ${o.repeat} round(s)`);
+    out.push(`fuel-code bench --scaling — seed ${o.seed}, ${durationSeconds} s, ${fmtInt(o.events)}-event backlog, batch ${batchSize}${o.inFlightBatches === undefined ? '' : `, ${o.inFlightBatches} in flight`}, ${o.repeat} round(s)`);
     out.push(`machine: ${machine.cpus} × ${machine.cpuModel}; node ${machine.node}; PostgreSQL ${machine.postgres}; Redis ${machine.redis}; load average ${machine.loadAvg1mAtStart} at start, ${machine.loadAvg1mAtEnd} at end`);
     out.push(`caps: each worker in its own cgroup (${controller.version}, ${controller.root}) at ${o.cpuQuota} CPU; PostgreSQL, Redis and the bench uncapped`);
     out.push(`workload: ${fmtInt(summarize(backlog).events)} events; worker NODE_OPTIONS="${nodeOptions}"`);
@@ -118,7 +118,7 @@ export async function scalingMain(o: ScalingOptions): Promise<number> {
       durationSeconds,
       options: o,
       machine,
-      scaling: { cgroup: controller, cpuQuota: o.cpuQuota, events: o.events, batchSize, rows, goals, anomalies, runs },
+      scaling: { cgroup: controller, cpuQuota: o.cpuQuota, events: o.events, batchSize, inFlightBatches: o.inFlightBatches ?? null, rows, goals, anomalies, runs },
     };
     process.stdout.write(`BENCH_JSON ${JSON.stringify(json)}\n`);
     const dir = path.join(REPO_ROOT, 'bench-results');

@@ -63,6 +63,11 @@ function assertCapped(set: CgroupSet, groups: readonly CpuCgroup[], children: re
   });
 }
 
+/** The worker's command line, with the bench's --in-flight-batches when one was given. */
+export function withInFlight(argv: readonly string[], inFlightBatches: number | undefined): readonly string[] {
+  return inFlightBatches === undefined ? argv : [...argv, '--in-flight-batches', String(inFlightBatches)];
+}
+
 async function drainCapped(shared: Shared, controller: CpuController, o: ScalingOptions, backlog: readonly string[], workers: number, round: number, batchSize: number): Promise<ScalingDrain> {
   const set = new CgroupSet(controller);
   let outcome: { ok: true; value: ScalingDrain } | { ok: false; err: unknown };
@@ -76,7 +81,7 @@ async function drainCapped(shared: Shared, controller: CpuController, o: Scaling
       backlog,
       processes: workers,
       batchSize,
-      launcher: (i) => (argv) => joinThenExec(groups[i]?.procsFile ?? '/nonexistent', argv),
+      launcher: (i) => (argv) => joinThenExec(groups[i]?.procsFile ?? '/nonexistent', withInFlight(argv, o.inFlightBatches)),
       onStarted: (children) => assertCapped(set, groups, children),
     });
     const throttling = groups.map((g) => readThrottling(g.dir));

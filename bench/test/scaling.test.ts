@@ -5,7 +5,13 @@ import { UsageError } from '../src/args';
 import type { DrainResult } from '../src/drain-scenario';
 import { parseScalingArgs } from '../src/scaling-args';
 import { scalingPreflight, skipReport, SKIPPED_EXIT_CODE } from '../src/scaling-main';
-import { median, scalingGoals, scalingRows, type ScalingDrain } from '../src/scaling';
+import { median, scalingGoals, scalingRows, withInFlight, type ScalingDrain } from '../src/scaling';
+
+test('--in-flight-batches reaches the worker command line only when given', () => {
+  const argv = ['/usr/bin/node', 'worker.js', 'run', '--batch-size', '500'];
+  expect(withInFlight(argv, undefined)).toEqual(argv);
+  expect(withInFlight(argv, 2)).toEqual([...argv, '--in-flight-batches', '2']);
+});
 
 describe('parseScalingArgs', () => {
   it('has the documented defaults', () => {
@@ -16,14 +22,15 @@ describe('parseScalingArgs', () => {
       cpuQuota: 0.2,
       repeat: 1,
       batchSize: undefined,
+      inFlightBatches: undefined,
       nodeOptions: undefined,
       cgroupRoot: undefined,
     });
   });
 
   it('takes every flag, as `--flag value` and `--flag=value`', () => {
-    const o = parseScalingArgs(['--events', '5000', '--workers=1,3', '--cpu-quota', '0.35', '--repeat=3', '--batch-size', '200', '--seed', '7', '--node-options=', '--cgroup-root', '/x']);
-    expect(o).toEqual({ seed: 7, events: 5000, workers: [1, 3], cpuQuota: 0.35, repeat: 3, batchSize: 200, nodeOptions: '', cgroupRoot: '/x' });
+    const o = parseScalingArgs(['--events', '5000', '--workers=1,3', '--cpu-quota', '0.35', '--repeat=3', '--batch-size', '200', '--in-flight-batches', '2', '--seed', '7', '--node-options=', '--cgroup-root', '/x']);
+    expect(o).toEqual({ seed: 7, events: 5000, workers: [1, 3], cpuQuota: 0.35, repeat: 3, batchSize: 200, inFlightBatches: 2, nodeOptions: '', cgroupRoot: '/x' });
     expect(parseScalingArgs(['--events', '10', '--help'])).toBe('help');
   });
 
@@ -37,6 +44,7 @@ describe('parseScalingArgs', () => {
     [['--events', '1e3'], /--events: expected an integer/],
     [['--repeat', '0'], /--repeat/],
     [['--batch-size', '20000'], /--batch-size/],
+    [['--in-flight-batches', '9'], /--in-flight-batches: expected an integer from 1 to 8/],
     [['--cgroup-root', ''], /--cgroup-root/],
     [['--events'], /--events needs a value/],
     [['--quick'], /unknown argument for --scaling: --quick/],
