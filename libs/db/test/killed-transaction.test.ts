@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import postgres, { type Sql, type TransactionSql } from 'postgres';
+import type { TransactionSql } from 'postgres';
 import { createSqlClient } from '@fuel-code/db';
+import { useMarksDatabase } from './marks-database';
 
 /**
  * postgres.js issue #1216: Postgres ends a session left idle inside a transaction
@@ -9,34 +9,8 @@ import { createSqlClient } from '@fuel-code/db';
  * statements, and the COMMIT it sends when it returns, used to run inside that next transaction.
  */
 
-// This package sits below the test harness, so it makes its own throwaway database.
-const adminUrl = process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
-const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
-const dbName = `fc_killed_tx_${randomBytes(5).toString('hex')}`;
-let url: string;
-let observer: Sql;
-
-beforeAll(async () => {
-  await admin.unsafe(`CREATE DATABASE "${dbName}"`);
-  const u = new URL(adminUrl);
-  u.pathname = `/${dbName}`;
-  url = u.toString();
-  observer = postgres(url, { max: 1, onnotice: () => undefined });
-  await observer`CREATE TABLE marks (label text NOT NULL)`;
-});
-afterAll(async () => {
-  await observer.end({ timeout: 1 });
-  await admin.unsafe(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-  await admin.end({ timeout: 1 });
-});
-beforeEach(async () => {
-  await observer`TRUNCATE marks`;
-});
-
-async function labels(): Promise<string[]> {
-  const rows = await observer<{ label: string }[]>`SELECT label FROM marks ORDER BY label`;
-  return rows.map((r) => r.label);
-}
+const db = useMarksDatabase('fc_killed_tx');
+const labels = () => db.labels();
 
 /** A promise and the function that settles it: the test's way to hold a callback at a point. */
 function gate(): { opened: Promise<void>; open: () => void } {
@@ -63,7 +37,7 @@ function codeOf(err: unknown): string | undefined {
 }
 
 test('a transaction killed while idle: its later statements and its COMMIT run nowhere; the next transaction commits alone', async () => {
-  const sql = createSqlClient({ url, max: 1, idleInTransactionTimeoutMs: 200, applicationName: 'fc-killed-tx-test' });
+  const sql = createSqlClient({ url: db.url, max: 1, idleInTransactionTimeoutMs: 200, applicationName: 'fc-killed-tx-test' });
   try {
     const resumeStale = gate();
     const staleDone = gate();
@@ -115,7 +89,7 @@ test('a transaction killed while idle: its later statements and its COMMIT run n
 });
 
 test('a statement issued through a transaction after it committed is refused, not run inside the next one', async () => {
-  const sql = createSqlClient({ url, max: 1 });
+  const sql = createSqlClient({ url: db.url, max: 1 });
   try {
     let leaked: TransactionSql | undefined;
     await sql.begin(async (tx) => {
@@ -142,7 +116,7 @@ test('a statement issued through a transaction after it committed is refused, no
 });
 
 test('work a failed transaction left running (a Promise.all that rejected early) is refused after the rollback, not run in the next one', async () => {
-  const sql = createSqlClient({ url, max: 1 });
+  const sql = createSqlClient({ url: db.url, max: 1 });
   try {
     const resume = gate();
     let lingering: Promise<string | undefined> | undefined;
@@ -174,7 +148,7 @@ test('work a failed transaction left running (a Promise.all that rejected early)
 });
 
 test('queries still queued inside a transaction when its connection is killed are rejected, not left pending', async () => {
-  const sql = createSqlClient({ url, max: 1, applicationName: 'fc-killed-queue-test' });
+  const sql = createSqlClient({ url: db.url, max: 1, applicationName: 'fc-killed-queue-test' });
   try {
     const started = gate();
     let settled: Promise<PromiseSettledResult<unknown>[]> | undefined;
@@ -185,7 +159,7 @@ test('queries still queued inside a transaction when its connection is killed ar
       const queries = [tx`SELECT pg_sleep(30)`, ...Array.from({ length: 150 }, (_, i) => tx`SELECT ${i}::int AS i`)];
       settled = Promise.allSettled(queries);
       started.open();
-      await observer`SELECT pg_terminate_backend(${me?.pid ?? 0})`;
+      await db.observer`SELECT pg_terminate_backend(${me?.pid ?? 0})`;
       await settled;
     });
     await expect(killed).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import postgres, { type Sql, type TransactionSql } from 'postgres';
+import type { TransactionSql } from 'postgres';
 import { createSqlClient } from '@fuel-code/db';
+import { useMarksDatabase } from './marks-database';
 
 /**
  * Our postgres.js patch adds `commit()` to a transaction's `sql` (docs/adr/010-pipelined-commit.md):
@@ -9,35 +9,9 @@ import { createSqlClient } from '@fuel-code/db';
  * Postgres commits (and releases the locks) without waiting for the client.
  */
 
-// This package sits below the test harness, so it makes its own throwaway database.
-const adminUrl = process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
-const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
-const dbName = `fc_pipelined_${randomBytes(5).toString('hex')}`;
+const db = useMarksDatabase('fc_pipelined');
+const labels = () => db.labels();
 const LOCK_KEY = 727_1847_0103;
-let url: string;
-let observer: Sql;
-
-beforeAll(async () => {
-  await admin.unsafe(`CREATE DATABASE "${dbName}"`);
-  const u = new URL(adminUrl);
-  u.pathname = `/${dbName}`;
-  url = u.toString();
-  observer = postgres(url, { max: 1, onnotice: () => undefined });
-  await observer`CREATE TABLE marks (label text NOT NULL)`;
-});
-afterAll(async () => {
-  await observer.end({ timeout: 1 });
-  await admin.unsafe(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-  await admin.end({ timeout: 1 });
-});
-beforeEach(async () => {
-  await observer`TRUNCATE marks`;
-});
-
-async function labels(): Promise<string[]> {
-  const rows = await observer<{ label: string }[]>`SELECT label FROM marks ORDER BY label`;
-  return rows.map((r) => r.label);
-}
 
 function codeOf(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
@@ -70,7 +44,7 @@ const deadline = Date.now() + Number(process.env.PROBE_DEADLINE_MS);
  * blocked: nothing this process has not already sent can reach Postgres meanwhile.
  */
 function seenWhileBlocked(probe: string, deadlineMs: number): boolean {
-  const env = { ...process.env, PROBE_URL: url, PROBE_SQL: probe, PROBE_DEADLINE_MS: String(deadlineMs) };
+  const env = { ...process.env, PROBE_URL: db.url, PROBE_SQL: probe, PROBE_DEADLINE_MS: String(deadlineMs) };
   const run = spawnSync(process.execPath, ['-e', PROBE], { env, encoding: 'utf8', timeout: deadlineMs + 10_000 });
   if (run.status !== 0 && run.status !== 1) throw new Error(`probe failed: ${run.stderr}`);
   return run.status === 0;
@@ -82,7 +56,7 @@ const LOCK = `SELECT pg_advisory_xact_lock(${LOCK_KEY})`;
 const released = `SELECT pg_try_advisory_lock(${LOCK_KEY}) AND EXISTS (SELECT 1 FROM marks WHERE label = 'pipelined') AS ok`;
 
 test('commit(): the lock is released and the rows committed while the client is blocked, before it reads a result', async () => {
-  const sql = createSqlClient({ url, max: 1 });
+  const sql = createSqlClient({ url: db.url, max: 1 });
   try {
     const seen = await sql.begin(async (tx) => {
       const written = Promise.all([tx.unsafe(LOCK), tx`INSERT INTO marks VALUES ('pipelined')`]);
@@ -100,7 +74,7 @@ test('commit(): the lock is released and the rows committed while the client is 
 });
 
 test('without commit(), the same probe sees the lock held until the client reads the results (the probe is real)', async () => {
-  const sql = createSqlClient({ url, max: 1 });
+  const sql = createSqlClient({ url: db.url, max: 1 });
   try {
     const seen = await sql.begin(async (tx) => {
       const written = Promise.all([tx.unsafe(LOCK), tx`INSERT INTO marks VALUES ('pipelined')`]);
@@ -116,7 +90,7 @@ test('without commit(), the same probe sees the lock held until the client reads
 });
 
 test('a statement that fails before the pipelined COMMIT: begin() rejects with its error and nothing is committed', async () => {
-  const sql = createSqlClient({ url, max: 1 });
+  const sql = createSqlClient({ url: db.url, max: 1 });
   try {
     const outcome = sql.begin(async (tx) => {
       const written = Promise.all([tx`INSERT INTO marks VALUES ('before')`, tx`SELECT 1 / 0`, tx`INSERT INTO marks VALUES ('after')`]);
@@ -141,7 +115,7 @@ test('a statement that fails before the pipelined COMMIT: begin() rejects with i
 });
 
 test('a statement issued after the pipelined COMMIT went out is refused, not run inside the next transaction', async () => {
-  const sql = createSqlClient({ url, max: 1 });
+  const sql = createSqlClient({ url: db.url, max: 1 });
   try {
     let late: Promise<string | undefined> | undefined;
     const outcome = sql.begin(async (tx) => {
@@ -159,7 +133,7 @@ test('a statement issued after the pipelined COMMIT went out is refused, not run
 });
 
 test('the session killed in the pipeline: begin() rejects with CONNECTION_CLOSED (not TRANSACTION_ENDED), nothing is committed, the pool reconnects', async () => {
-  const sql = createSqlClient({ url, max: 1 });
+  const sql = createSqlClient({ url: db.url, max: 1 });
   try {
     const outcome = sql.begin(async (tx) => {
       const written = Promise.all([tx`INSERT INTO marks VALUES ('lost')`, tx`SELECT pg_terminate_backend(pg_backend_pid())`]);
