@@ -1,10 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString } from 'pino';
+import { levels, type Bindings, type ChildLoggerOptions, type Level, type LevelWithSilentOrString } from 'pino';
 
 type LogArgs = [unknown, ...unknown[]];
 
-/** pino's levels (the API defines no custom ones); a level not here leaves the decision to pino. */
-const LEVEL_VALUES: Readonly<Record<string, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+/** pino's levels (the API defines no custom ones) and silent; a level not here leaves the decision to pino. */
+const LEVEL_VALUES: Readonly<Record<string, number>> = { ...levels.values, silent: Infinity };
 
 /**
  * A request's logger that makes its pino child (with the request's `reqId`) only when a line is
@@ -43,28 +43,35 @@ export class LazyRequestLogger implements FastifyBaseLogger {
     this.real.level = level;
   }
 
+  /** Writes through the child (made now if need be) unless the line surely would not be written. */
+  private write(level: Level, args: LogArgs): void {
+    if (!this.enabled(levels.values[level] ?? 0)) return;
+    const real = this.real;
+    Reflect.apply(real[level], real, args);
+  }
+
   fatal(...args: LogArgs): void {
-    if (this.enabled(60)) Reflect.apply(this.real.fatal, this.real, args);
+    this.write('fatal', args);
   }
 
   error(...args: LogArgs): void {
-    if (this.enabled(50)) Reflect.apply(this.real.error, this.real, args);
+    this.write('error', args);
   }
 
   warn(...args: LogArgs): void {
-    if (this.enabled(40)) Reflect.apply(this.real.warn, this.real, args);
+    this.write('warn', args);
   }
 
   info(...args: LogArgs): void {
-    if (this.enabled(30)) Reflect.apply(this.real.info, this.real, args);
+    this.write('info', args);
   }
 
   debug(...args: LogArgs): void {
-    if (this.enabled(20)) Reflect.apply(this.real.debug, this.real, args);
+    this.write('debug', args);
   }
 
   trace(...args: LogArgs): void {
-    if (this.enabled(10)) Reflect.apply(this.real.trace, this.real, args);
+    this.write('trace', args);
   }
 
   /** pino's silent writes nothing. */

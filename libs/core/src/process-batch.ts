@@ -177,9 +177,9 @@ const linksGit = (registry: HandlerRegistry) => (event: FuelEvent): boolean =>
  * Postgres in it: the handlers, the payload failures, the git-link lock, the git rows, the
  * relink, and the COMMIT when every handler sends its statements at once (sendsAtOnce; all of
  * the default registry's do; docs/adr/010-pipelined-commit.md). The git-link lock and the
- * session rows, which
- * consecutive batches and other workers share, are so held only while Postgres runs the
- * statements after them, never across a round trip to a worker that its CPU cap may pause.
+ * session rows, which consecutive batches and other workers share, are so held only while
+ * Postgres runs the statements after them, never across a round trip to a worker that its
+ * CPU cap may pause.
  */
 async function fastPath(tx: TransactionSql, { events, registry, logger, known }: Batch): Promise<StoredBatch> {
   const { items, workspaceIds } = await resolveItems(tx, events, known);
@@ -200,8 +200,8 @@ async function fastPath(tx: TransactionSql, { events, registry, logger, known }:
   writes.push(recordPayloadFailures(tx, stored.unhandled), lockGitKeys(tx, scope));
   git.forEach(send);
   writes.push(relinkChangedSessions(tx, scope));
-  const written = Promise.all(writes);
-  await (before.concat(git).every((g) => isSendingAtOnce(g.handler)) ? Promise.all([written, commitPipelined(tx)]) : written);
+  if ([...before, ...git].every((g) => isSendingAtOnce(g.handler))) writes.push(commitPipelined(tx));
+  await Promise.all(writes);
   return markAll(stored, ok);
 }
 

@@ -8,7 +8,6 @@ export {
   isNoGroupError,
   pendingCount,
   publish,
-  publishEach,
   publishMany,
   readFromStream,
   readOwnPending,

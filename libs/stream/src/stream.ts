@@ -34,20 +34,6 @@ export async function publishMany(redis: Redis, stream: string, eventJsons: read
   });
 }
 
-/**
- * One XADD per entry, each awaited on its own, in order: on a client with auto-pipelining they
- * travel in one pipeline together with other callers' commands (concurrent HTTP requests), and
- * each outcome is still exactly that entry's.
- */
-export async function publishEach(redis: Redis, stream: string, eventJsons: readonly string[]): Promise<PublishOutcome[]> {
-  const settled = await Promise.allSettled(eventJsons.map((json) => publish(redis, stream, json)));
-  return settled.map((s): PublishOutcome => (s.status === 'fulfilled' ? { ok: true, id: s.value } : { ok: false, error: toError(s.reason) }));
-}
-
-function toError(reason: unknown): Error {
-  return reason instanceof Error ? reason : new Error(String(reason));
-}
-
 /** Create the group at id 0 (and the stream with it). An existing group is fine. */
 export async function ensureConsumerGroup(redis: Redis, { stream, group }: GroupRef): Promise<'created' | 'exists'> {
   try {

@@ -82,6 +82,14 @@ async function expectHeldThroughFault(consumer: RunningConsumer, db: TestDatabas
   expect(consumer.handle.counters().errors).toBe(countedAttempts);
 }
 
+/** A trigger `name` that refuses every insert into events with `message` and SQLSTATE `sqlstate`; DROP TRIGGER lifts it. */
+async function refuseEventInserts(db: TestDatabase, name: string, message: string, sqlstate: string): Promise<void> {
+  await db.sql.unsafe(`
+    CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION '${message}' USING ERRCODE = '${sqlstate}'; END $$;
+    CREATE TRIGGER ${name} BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION ${name}();`);
+}
+
 async function expectAllStoredOnce(consumer: RunningConsumer, db: TestDatabase, ids: readonly string[]): Promise<void> {
   await waitFor(async () => (await countEvents(db.sql, ids)) === ids.length, 30_000, { description: `all ${ids.length} events stored` });
   await waitFor(async () => (await groupPending(redis, keys)) === 0, 10_000, { description: 'pending 0' });
@@ -94,10 +102,7 @@ async function expectAllStoredOnce(consumer: RunningConsumer, db: TestDatabase, 
 
 test('disk full (a trigger raising 53100 on every insert): held, nothing dead-lettered; all stored once it is lifted', async () => {
   const db = await database('diskfull');
-  await db.sql.unsafe(`
-    CREATE FUNCTION fc_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; END $$;
-    CREATE TRIGGER fc_disk_full BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION fc_disk_full();`);
+  await refuseEventInserts(db, 'fc_disk_full', 'could not extend file: No space left on device', '53100');
   const events = Array.from({ length: 25 }, () => gitCommitEvent(null));
   await publishAll(redis, keys.stream, events);
   const consumer = start(consumerPool(db));
@@ -142,10 +147,7 @@ test('read-only (default_transaction_read_only, 25006): held, nothing dead-lette
 
 test('the breaker: an unknown SQLSTATE failing several distinct events is an outage; held, then all stored', async () => {
   const db = await database('breaker');
-  await db.sql.unsafe(`
-    CREATE FUNCTION fc_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN RAISE EXCEPTION 'storage quota exceeded (provider specific)' USING ERRCODE = 'FC001'; END $$;
-    CREATE TRIGGER fc_refuse BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION fc_refuse();`);
+  await refuseEventInserts(db, 'fc_refuse', 'storage quota exceeded (provider specific)', 'FC001');
   const events = Array.from({ length: 10 }, () => gitCommitEvent(null));
   await publishAll(redis, keys.stream, events);
   const consumer = start(consumerPool(db), { maxAttempts: 3, outageBreaker: { distinctEvents: 3, windowMs: 2000 } });
