@@ -1,14 +1,17 @@
 import { performance } from 'node:perf_hooks';
 import type { Sql } from 'postgres';
 import type { Child, Launcher } from './children';
-import { createScenario, groupState, publishBacklog, sleep, startReference, startWorker, type Shared } from './infra';
+import { createScenario, groupState, publishBacklog, sleep, startReference, startWorker, type GroupState, type ScenarioKeys, type Shared } from './infra';
 import { assertAlive, START_TIMEOUT_MS, stopAll, storeChecks, waitStarted, type ScenarioOutcome } from './scenario-common';
 import { busyWhileIdle, redisServerPid, startCpuAccount, type CpuReport } from './stats';
 
 export interface DrainResult extends ScenarioOutcome {
   label: string;
   kind: 'reference' | 'worker';
+  /** Entries drained while the clock ran: the backlog less those acked in the warm-up. */
   events: number;
+  /** Entries acked before the clock started (0 without a warm-up). */
+  warmUpEvents: number;
   processes: number;
   batchSize: number;
   seconds: number;
@@ -40,11 +43,53 @@ export interface DrainOptions {
   launcher?: (index: number) => Launcher;
   /** Called once every process has started, before the clock starts: may throw to refuse the run. */
   onStarted?: (children: readonly Child[]) => void;
+  /** Start the clock only once this many entries are acked (the backlog's first ones are the warm-up). */
+  warmUpEvents?: number;
+}
+
+/** Entries delivered and acked so far; null before the group's first read. */
+export const ackedOf = (state: GroupState) => (state.entriesRead === null ? null : state.entriesRead - state.pending);
+
+/**
+ * Poll the group every POLL_MS until `done` says so; throws if a process dies or nothing is
+ * acked for STALL_MS. Returns the state that satisfied `done` and when it was read.
+ */
+export async function pollGroup(
+  redis: Shared['redis'],
+  keys: ScenarioKeys,
+  children: readonly Child[],
+  o: { label: string; total: number; since: number },
+  done: (state: GroupState) => boolean,
+): Promise<{ state: GroupState; at: number }> {
+  let lastProgress: number | null = -1;
+  let lastProgressAt = performance.now();
+  let lastReport = performance.now();
+  for (;;) {
+    assertAlive(children, `draining ${o.label}`);
+    const state = await groupState(redis, keys);
+    const now = performance.now();
+    if (done(state)) return { state, at: now };
+    const progress = ackedOf(state);
+    if (progress !== lastProgress || progress === null) {
+      lastProgress = progress;
+      lastProgressAt = now;
+    } else if (now - lastProgressAt > STALL_MS) {
+      throw new Error(
+        `${o.label}: no progress for ${STALL_MS / 1000} s (${progress} of ${o.total} acked, ${state.pending} pending)${children.map((c) => c.tails()).join('')}`,
+      );
+    }
+    if (now - lastReport > 10_000) {
+      lastReport = now;
+      log(`    … ${progress ?? 0} of ${o.total} acked after ${((now - o.since) / 1000).toFixed(0)} s`);
+    }
+    await sleep(POLL_MS);
+  }
 }
 
 /**
  * Fill a fresh stream with the backlog, start the process(es), and time from the first
- * `Event consumer started` to the moment the group has every entry delivered and acked
+ * `Event consumer started` (or, with a warm-up, from the moment that many entries are acked)
+ * to the moment the group has every entry delivered and acked
  * (XINFO GROUPS: last-delivered-id = the last id written and pending = 0, polled every
  * 20 ms). Entries are acked only after their transaction commits, so at that moment every
  * row is in; `SELECT count(*) FROM events` then confirms it equals the backlog.
@@ -64,39 +109,17 @@ export async function runDrain(shared: Shared, o: DrainOptions): Promise<DrainRe
     }
     const starts = await waitStarted(children, START_TIMEOUT_MS);
     o.onStarted?.(children);
-    const t0 = Math.min(...starts);
-    const startSpreadMs = Math.max(...starts) - t0;
+    const booted = Math.min(...starts);
+    const startSpreadMs = Math.max(...starts) - booted;
+    const poll = { label: o.label, total: o.backlog.length, since: booted };
+    const warmUp = o.warmUpEvents ?? 0;
+    const warmed = warmUp > 0 ? await pollGroup(shared.redis, res.keys, children, poll, (s) => (ackedOf(s) ?? 0) >= warmUp) : undefined;
+    const t0 = warmed?.at ?? booted;
+    const ackedBefore = warmed ? (ackedOf(warmed.state) ?? 0) : 0;
     const cpuDuring = startCpuAccount(res.dbName, children.map((c) => c.pid), redisPid);
-
-    let lastProgress = -1;
-    let lastProgressAt = performance.now();
-    let lastReport = performance.now();
-    let t1: number;
-    let cpu: CpuReport | null = null;
-    for (;;) {
-      assertAlive(children, `draining ${o.label}`);
-      const state = await groupState(shared.redis, res.keys);
-      const now = performance.now();
-      if (state.pending === 0 && state.lastDeliveredId === lastId) {
-        t1 = now;
-        cpu = cpuDuring() ?? null;
-        break;
-      }
-      const progress = state.entriesRead === null ? -1 : state.entriesRead - state.pending;
-      if (progress !== lastProgress || state.entriesRead === null) {
-        lastProgress = progress;
-        lastProgressAt = now;
-      } else if (now - lastProgressAt > STALL_MS) {
-        throw new Error(
-          `${o.label}: no progress for ${STALL_MS / 1000} s (${progress} of ${o.backlog.length} acked, ${state.pending} pending)${children.map((c) => c.tails()).join('')}`,
-        );
-      }
-      if (now - lastReport > 10_000) {
-        lastReport = now;
-        log(`    … ${progress} of ${o.backlog.length} acked after ${((now - t0) / 1000).toFixed(0)} s`);
-      }
-      await sleep(POLL_MS);
-    }
+    const finished = await pollGroup(shared.redis, res.keys, children, poll, (s) => s.pending === 0 && s.lastDeliveredId === lastId);
+    const cpu: CpuReport | null = cpuDuring() ?? null;
+    const t1 = finished.at;
     const stored = await countEvents(res.sql);
     const processReports = await stopAll(children);
     const checks = await storeChecks(res, shared.redis);
@@ -104,15 +127,17 @@ export async function runDrain(shared: Shared, o: DrainOptions): Promise<DrainRe
       log(`    ! ${o.label}: all entries acked but ${stored} of ${o.backlog.length} rows in events (${checks.deadLetters} dead letters)`);
     }
     const seconds = (t1 - t0) / 1000;
+    const measured = o.backlog.length - ackedBefore;
     const rss = processReports.map((p) => p.peakRssMb).filter((v): v is number => v !== null);
     return {
       label: o.label,
       kind: o.kind,
-      events: o.backlog.length,
+      events: measured,
+      warmUpEvents: ackedBefore,
       processes: o.processes,
       batchSize: o.batchSize,
       seconds: Math.round(seconds * 1000) / 1000,
-      eventsPerSecond: Math.round(stored / seconds),
+      eventsPerSecond: Math.round((stored - ackedBefore) / seconds),
       startSpreadMs: Math.round(startSpreadMs),
       peakRssMb: rss.length ? Math.max(...rss) : null,
       processReports,

@@ -3,8 +3,15 @@ import { UsageError } from './args';
 /** Options of `npm run bench -- --scaling`. */
 export interface ScalingOptions {
   seed: number;
-  /** Backlog of every drain. */
+  /** Backlog of every drain, after the warm-up. */
   events: number;
+  /**
+   * Entries published ahead of the measured backlog in every drain: the clock and the CPU
+   * accounting start only once this many are acked, so the figures leave out each worker's
+   * first batches (V8 compiling the hot paths, the heap growing, new Postgres sessions). 0 =
+   * the clock starts when the workers have booted.
+   */
+  warmUpEvents: number;
   /** Worker counts, in order; the first is the baseline of the speedups (normally 1). */
   workers: number[];
   /** CPU cap of each worker process, in CPUs (0.2 = a fifth of one CPU). */
@@ -32,6 +39,9 @@ controller is writable it says so and exits with code 3, without running anythin
 
 Options:
   --events N          backlog of each drain (20000)
+  --warm-up-events W  publish W more entries ahead of the backlog and start the clock and the CPU
+                      accounting only once W are acked: steady-state figures, without the workers'
+                      warm-up (0: the clock starts when the workers have booted)
   --workers A,B,…     worker counts (1,2,4); speedups are against the first
   --cpu-quota C       CPU cap of each worker, in CPUs, 0.01 to 64 (0.2)
   --repeat R          drain each count R times, interleaved, and report medians (1)
@@ -43,7 +53,7 @@ Options:
                       then /sys/fs/cgroup, then /sys/fs/cgroup/unified)
   --help`;
 
-const FLAGS = ['--events', '--workers', '--cpu-quota', '--repeat', '--batch-size', '--in-flight-batches', '--seed', '--node-options', '--cgroup-root'] as const;
+const FLAGS = ['--events', '--warm-up-events', '--workers', '--cpu-quota', '--repeat', '--batch-size', '--in-flight-batches', '--seed', '--node-options', '--cgroup-root'] as const;
 
 function intValue(flag: string, raw: string, min: number, max: number): number {
   const n = Number(raw);
@@ -86,6 +96,7 @@ export function parseScalingArgs(argv: readonly string[]): ScalingOptions | 'hel
   return {
     seed: raw('--seed', 1, 0, Number.MAX_SAFE_INTEGER),
     events: raw('--events', 20_000, 1, 10_000_000),
+    warmUpEvents: raw('--warm-up-events', 0, 0, 10_000_000),
     workers,
     cpuQuota,
     repeat: raw('--repeat', 1, 1, 20),

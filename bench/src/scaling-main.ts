@@ -69,7 +69,7 @@ export async function scalingMain(o: ScalingOptions): Promise<number> {
       `fuel-code bench --scaling (seed ${o.seed}, run ${shared.runId}): ${machine.cpus} × ${machine.cpuModel}; cgroup ${controller.version} at ${controller.root}; ` +
         `workers ${o.workers.join(', ')} × ${o.cpuQuota} CPU each, ${o.repeat} round(s)`,
     );
-    const backlog = generateBacklog(o.events, o.seed);
+    const backlog = generateBacklog(o.events + o.warmUpEvents, o.seed);
     const runs = await runScaling(shared, controller, o, backlog, batchSize);
     machine.loadAvg1mAtEnd = loadAvg();
     const rows = scalingRows(runs, o.workers);
@@ -78,12 +78,14 @@ export async function scalingMain(o: ScalingOptions): Promise<number> {
     const durationSeconds = Math.round((performance.now() - runStarted) / 100) / 10;
 
     const out: string[] = [''];
-    out.push(`fuel-code bench --scaling — seed ${o.seed}, ${durationSeconds} s, ${fmtInt(o.events)}-event backlog, batch ${batchSize}${o.inFlightBatches === undefined ? '' : `, ${o.inFlightBatches} in flight`}, ${o.repeat} round(s)`);
+    const warmUp = o.warmUpEvents > 0 ? ` after a ${fmtInt(o.warmUpEvents)}-event warm-up` : '';
+    out.push(`fuel-code bench --scaling — seed ${o.seed}, ${durationSeconds} s, ${fmtInt(o.events)}-event backlog${warmUp}, batch ${batchSize}${o.inFlightBatches === undefined ? '' : `, ${o.inFlightBatches} in flight`}, ${o.repeat} round(s)`);
     out.push(`machine: ${machine.cpus} × ${machine.cpuModel}; node ${machine.node}; PostgreSQL ${machine.postgres}; Redis ${machine.redis}; load average ${machine.loadAvg1mAtStart} at start, ${machine.loadAvg1mAtEnd} at end`);
     out.push(`caps: each worker in its own cgroup (${controller.version}, ${controller.root}) at ${o.cpuQuota} CPU; PostgreSQL, Redis and the bench uncapped`);
     out.push(`workload: ${fmtInt(summarize(backlog).events)} events; worker NODE_OPTIONS="${nodeOptions}"`);
     out.push('');
-    out.push('Scaling under CPU caps (clock: workers booted → every entry stored and acked; medians over the rounds; CPU ms/1k = CPU time');
+    const clockFrom = o.warmUpEvents > 0 ? `the warm-up's ${fmtInt(o.warmUpEvents)} entries acked` : 'workers booted';
+    out.push(`Scaling under CPU caps (clock: ${clockFrom} → every entry stored and acked; medians over the rounds; CPU ms/1k = CPU time`);
     out.push(' per 1,000 events of the consumers / their PostgreSQL backends with PostgreSQL\'s helpers / Redis, from /proc; idle % = share of');
     out.push(' all CPUs idle while the clock ran; throttled % = CFS periods in which the cap held a worker back)');
     out.push(
@@ -118,7 +120,7 @@ export async function scalingMain(o: ScalingOptions): Promise<number> {
       durationSeconds,
       options: o,
       machine,
-      scaling: { cgroup: controller, cpuQuota: o.cpuQuota, events: o.events, batchSize, inFlightBatches: o.inFlightBatches ?? null, rows, goals, anomalies, runs },
+      scaling: { cgroup: controller, cpuQuota: o.cpuQuota, events: o.events, warmUpEvents: o.warmUpEvents, batchSize, inFlightBatches: o.inFlightBatches ?? null, rows, goals, anomalies, runs },
     };
     process.stdout.write(`BENCH_JSON ${JSON.stringify(json)}\n`);
     const dir = path.join(REPO_ROOT, 'bench-results');

@@ -74,7 +74,8 @@ async function drainCapped(shared: Shared, controller: CpuController, o: Scaling
   try {
     const groups = Array.from({ length: workers }, (_, i) => set.create(`n${workers}-r${round}-w${i + 1}`, o.cpuQuota));
     const label = `${workers} worker${workers > 1 ? 's' : ''} × ${o.cpuQuota} CPU${o.repeat > 1 ? `, run ${round}` : ''}`;
-    log(`• ${label}: ${backlog.length.toLocaleString('en-US')} events, batch ${batchSize}…`);
+    const warmUp = o.warmUpEvents > 0 ? ` (the first ${o.warmUpEvents.toLocaleString('en-US')} a warm-up)` : '';
+    log(`• ${label}: ${backlog.length.toLocaleString('en-US')} events${warmUp}, batch ${batchSize}…`);
     const drain = await runDrain(shared, {
       label,
       kind: 'worker',
@@ -83,6 +84,7 @@ async function drainCapped(shared: Shared, controller: CpuController, o: Scaling
       batchSize,
       launcher: (i) => (argv) => joinThenExec(groups[i]?.procsFile ?? '/nonexistent', withInFlight(argv, o.inFlightBatches)),
       onStarted: (children) => assertCapped(set, groups, children),
+      warmUpEvents: o.warmUpEvents,
     });
     const throttling = groups.map((g) => readThrottling(g.dir));
     log(`  ${drain.seconds.toFixed(2)} s, ${drain.eventsPerSecond.toLocaleString('en-US')} events/s, machine idle ${drain.cpu ? (100 - drain.cpu.machineBusyPct).toFixed(0) : '?'}%`);

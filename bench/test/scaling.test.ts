@@ -18,6 +18,7 @@ describe('parseScalingArgs', () => {
     expect(parseScalingArgs([])).toEqual({
       seed: 1,
       events: 20_000,
+      warmUpEvents: 0,
       workers: [1, 2, 4],
       cpuQuota: 0.2,
       repeat: 1,
@@ -29,8 +30,8 @@ describe('parseScalingArgs', () => {
   });
 
   it('takes every flag, as `--flag value` and `--flag=value`', () => {
-    const o = parseScalingArgs(['--events', '5000', '--workers=1,3', '--cpu-quota', '0.35', '--repeat=3', '--batch-size', '200', '--in-flight-batches', '2', '--seed', '7', '--node-options=', '--cgroup-root', '/x']);
-    expect(o).toEqual({ seed: 7, events: 5000, workers: [1, 3], cpuQuota: 0.35, repeat: 3, batchSize: 200, inFlightBatches: 2, nodeOptions: '', cgroupRoot: '/x' });
+    const o = parseScalingArgs(['--events', '5000', '--warm-up-events=800', '--workers=1,3', '--cpu-quota', '0.35', '--repeat=3', '--batch-size', '200', '--in-flight-batches', '2', '--seed', '7', '--node-options=', '--cgroup-root', '/x']);
+    expect(o).toEqual({ seed: 7, events: 5000, warmUpEvents: 800, workers: [1, 3], cpuQuota: 0.35, repeat: 3, batchSize: 200, inFlightBatches: 2, nodeOptions: '', cgroupRoot: '/x' });
     expect(parseScalingArgs(['--events', '10', '--help'])).toBe('help');
   });
 
@@ -43,6 +44,7 @@ describe('parseScalingArgs', () => {
     [['--cpu-quota', '-1'], /--cpu-quota/],
     [['--events', '1e3'], /--events: expected an integer/],
     [['--repeat', '0'], /--repeat/],
+    [['--warm-up-events', '-1'], /--warm-up-events: expected an integer from 0/],
     [['--batch-size', '20000'], /--batch-size/],
     [['--in-flight-batches', '9'], /--in-flight-batches: expected an integer from 1 to 8/],
     [['--cgroup-root', ''], /--cgroup-root/],

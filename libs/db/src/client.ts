@@ -19,6 +19,14 @@ export interface SqlClientOptions {
   idleInTransactionTimeoutMs?: number;
   /** Cancel a statement running longer than this (Postgres' statement_timeout): a reader that must never hog the database. */
   statementTimeoutMs?: number;
+  /**
+   * Let Postgres JIT-compile expensive-looking statements (its `jit`, on by default in
+   * Postgres 12 and later). Off unless asked for: every statement of ours is a handful of index
+   * probes whose cost the planner overestimates while a table's statistics lag behind its
+   * growth, and past jit_above_cost it then spends tens of milliseconds compiling a plan that
+   * runs in one (docs/adr/012-jit-off.md).
+   */
+  jit?: boolean;
 }
 
 /** 50 ms doubling per failed attempt, at most 1 s, with jitter (half to all of it). */
@@ -34,6 +42,7 @@ export function createSqlClient(options: SqlClientOptions): Sql {
     max_lifetime: options.maxLifetimeSeconds ?? 30 * 60,
     connection: {
       application_name: options.applicationName ?? 'fuel-code',
+      jit: options.jit ? 'on' : 'off',
       ...(options.idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs } : {}),
       ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
     },

@@ -25,3 +25,17 @@ test('a session left idle inside a transaction is ended, releasing its locks', a
     await observer.end({ timeout: 1 });
   }
 });
+
+test("a client's sessions run with Postgres' JIT off unless asked for", async () => {
+  const plain = createSqlClient({ url, max: 1 });
+  const jitting = createSqlClient({ url, max: 1, jit: true });
+  try {
+    const [off] = await plain<{ jit: string }[]>`SELECT current_setting('jit') AS jit`;
+    expect(off?.jit).toBe('off');
+    const [on] = await jitting<{ jit: string }[]>`SELECT current_setting('jit') AS jit`;
+    expect(on?.jit).toBe('on');
+  } finally {
+    await plain.end({ timeout: 1 });
+    await jitting.end({ timeout: 1 });
+  }
+});
