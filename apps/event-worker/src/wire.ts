@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
-import { createDefaultRegistry, processBatch, processEvent, SightingsWriter, WorkspaceIdCache, type HandlerRegistry } from '@fuel-code/core';
+import { createDefaultRegistry, InFlightSessions, processBatch, processEvent, SightingsWriter, WorkspaceIdCache, type HandlerRegistry } from '@fuel-code/core';
 import {
   ackStored,
   bisectRefused,
@@ -40,11 +40,14 @@ function storeInPostgres(sql: Sql, registry: HandlerRegistry, logger: Logger): S
   const workspaceIds = new WorkspaceIdCache();
   // One per consumer: sightings of batches that commit while a write runs go in the next one.
   const sightings = new SightingsWriter();
+  // One per consumer: a batch's git links are guessed with the sessions of batches not committed yet.
+  const inFlightSessions = new InFlightSessions();
+  const options = { workspaceIds, sightings, inFlightSessions };
   return async (batch) => {
     const only = batch.length === 1 ? batch[0] : undefined;
-    if (!only) return processBatch(sql, batch.map((d) => d.event), registry, logger, { workspaceIds, sightings });
+    if (!only) return processBatch(sql, batch.map((d) => d.event), registry, logger, options);
     const eventLog = logger.child({ eventId: only.event.id, type: only.event.type, streamId: only.entry.id });
-    return [await processEvent(sql, only.event, registry, eventLog, { workspaceIds, sightings })];
+    return [await processEvent(sql, only.event, registry, eventLog, options)];
   };
 }
 

@@ -13,17 +13,20 @@ interface BatchStart {
   ms: number;
 }
 
+/** What a batch's valid session events say: starts by (workspace, device) key, earliest end by session. */
+export interface SessionBounds {
+  starts: Map<string, BatchStart[]>;
+  ends: Map<string, number>;
+}
+
 const keyOf = (workspaceId: string, deviceId: string) => `${workspaceId}\u0000${deviceId}`;
 
-/**
- * For each git event to link, the session among the batch's own starts that covers it by the
- * rule (same workspace and device, started at or before it, not ended before it by an end in
- * the batch; the latest started, then the higher id), or null. insertEvents weighs it against
- * the committed sessions, so a git event lands with its link even when its session starts in
- * the same batch (the session upsert runs after the insert). Only a guess: the git insert
- * computes the exact link under the lock and corrects the few it gets wrong.
- */
-export function gitLinkGuesses(items: readonly StoredItem[], linked: (event: FuelEvent) => boolean): Map<string, LinkGuess | null> {
+function addEnd(ends: Map<string, number>, id: string, ms: number): void {
+  if (!(ms >= (ends.get(id) ?? Infinity))) ends.set(id, ms);
+}
+
+/** The starts and earliest ends among a batch's valid session events. */
+export function sessionBoundsOf(items: readonly StoredItem[]): SessionBounds {
   const starts = new Map<string, BatchStart[]>();
   const ends = new Map<string, number>();
   for (const { event, workspaceId } of items) {
@@ -34,11 +37,40 @@ export function gitLinkGuesses(items: readonly StoredItem[], linked: (event: Fue
       list.push({ sessionId: event.data.cc_session_id, at: event.timestamp, ms: Date.parse(event.timestamp) });
       starts.set(key, list);
     } else if (event.type === 'session.end') {
-      const ms = Date.parse(event.timestamp);
-      const id = event.data.cc_session_id;
-      if (!(ms >= (ends.get(id) ?? Infinity))) ends.set(id, ms);
+      addEnd(ends, event.data.cc_session_id, Date.parse(event.timestamp));
     }
   }
+  return { starts, ends };
+}
+
+/** Several batches' bounds as one. */
+export function mergeBounds(all: Iterable<SessionBounds>): SessionBounds {
+  const starts = new Map<string, BatchStart[]>();
+  const ends = new Map<string, number>();
+  for (const b of all) {
+    for (const [key, list] of b.starts) starts.set(key, [...(starts.get(key) ?? []), ...list]);
+    for (const [id, ms] of b.ends) addEnd(ends, id, ms);
+  }
+  return { starts, ends };
+}
+
+/**
+ * For each git event to link, the session among the batch's own starts (and `alsoKnown`'s:
+ * the starts of this process's batches still in flight) that covers it by the rule (same
+ * workspace and device, started at or before it, not ended before it by an end known here;
+ * the latest started, then the higher id), or null. insertEvents weighs it against the
+ * committed sessions, so a git event lands with its link even when its session starts in the
+ * same batch or in one not committed yet (the session upsert runs after the insert). Only a
+ * guess: the git insert computes the exact link under the lock and corrects the ones it gets
+ * wrong, with an update of the events row that costs about what its insert did.
+ */
+export function gitLinkGuesses(
+  items: readonly StoredItem[],
+  linked: (event: FuelEvent) => boolean,
+  alsoKnown?: SessionBounds,
+): Map<string, LinkGuess | null> {
+  const own = sessionBoundsOf(items);
+  const { starts, ends } = alsoKnown ? mergeBounds([own, alsoKnown]) : own;
   const guesses = new Map<string, LinkGuess | null>();
   for (const { event, workspaceId } of items) {
     if (!linked(event)) continue;
@@ -51,4 +83,30 @@ export function gitLinkGuesses(items: readonly StoredItem[], linked: (event: Fue
     guesses.set(event.id, best ? { sessionId: best.sessionId, at: best.at } : null);
   }
   return guesses;
+}
+
+/**
+ * The session bounds of this process's batches in flight, so that a batch whose events
+ * insert runs before an earlier batch's commit still guesses its git links right. Single
+ * event loop: a batch enters before its insert is sent and leaves when its transaction is
+ * over, committed or not (a bound from a batch that rolled back only makes a wrong guess,
+ * which the lock corrects).
+ */
+export class InFlightSessions {
+  private readonly batches = new Set<SessionBounds>();
+
+  /** Register a batch's bounds; the returned function removes them. */
+  enter(items: readonly StoredItem[]): () => void {
+    const bounds = sessionBoundsOf(items);
+    if (bounds.starts.size === 0 && bounds.ends.size === 0) return () => undefined;
+    this.batches.add(bounds);
+    return () => {
+      this.batches.delete(bounds);
+    };
+  }
+
+  /** Every batch in flight's bounds as one; undefined when there are none. */
+  known(): SessionBounds | undefined {
+    return this.batches.size === 0 ? undefined : mergeBounds(this.batches);
+  }
 }

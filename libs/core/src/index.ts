@@ -20,6 +20,7 @@ export { eventSessionId } from './event-session';
 export { isStorableString, MAX_DATA_DEPTH, storabilityIssue } from './storable';
 export { WorkspaceIdCache } from './workspace-id-cache';
 export { SightingsWriter } from './sightings-writer';
+export { InFlightSessions } from './git-link-guess';
 export type { Db } from './sql/types';
 export { sqlStateOf } from './db-errors';
 export { parseUrlFaithfully, redactUrl, redactUrlIn } from './redact-url';

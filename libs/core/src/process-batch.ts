@@ -5,7 +5,7 @@ import { GIT_TYPES, SESSION_TYPES, type EventType, type FuelEvent } from './enve
 import { FuelCodeError, TransientError, toError } from './errors';
 import { isSendingAtOnce, type EventHandler, type HandlerItem, type HandlerRegistry } from './registry';
 import type { SightingsWriter } from './sightings-writer';
-import { gitLinkGuesses } from './git-link-guess';
+import { gitLinkGuesses, type InFlightSessions, type SessionBounds } from './git-link-guess';
 import { insertEvents, recordHandlerFailure, recordPayloadFailures } from './sql/events';
 import { commitPipelined } from './sql/commit';
 import { lockGitKeys, relinkChangedSessions, type RelinkScope } from './sql/git-activity';
@@ -19,6 +19,7 @@ import {
   type HandlerResult,
   type ProcessResult,
   type StoredBatch,
+  type StoredItem,
 } from './store-batch';
 import type { WorkspaceIdCache } from './workspace-id-cache';
 
@@ -29,6 +30,8 @@ export interface ProcessBatchOptions {
   workspaceIds?: WorkspaceIdCache;
   /** Coalesces the sightings of the process's batches in flight; without one each batch writes its own. */
   sightings?: SightingsWriter;
+  /** The session starts and ends of the process's batches in flight: their git link guesses take them in. */
+  inFlightSessions?: InFlightSessions;
 }
 
 /**
@@ -61,7 +64,7 @@ export async function processBatch(
   if (events.length === 0) return [];
   const cache = options.workspaceIds;
   const write = async (path: typeof fastPath): Promise<StoredBatch> => {
-    const stored = await sql.begin((tx) => path(tx, { events, registry, logger, known: cache?.known }));
+    const stored = await sql.begin((tx) => path(tx, { events, registry, logger, known: cache?.known, inFlight: options.inFlightSessions }));
     cache?.remember(stored.workspaceIds);
     return stored;
   };
@@ -146,6 +149,7 @@ interface Batch {
   registry: HandlerRegistry;
   logger: Logger;
   known: ReadonlyMap<string, string> | undefined;
+  inFlight?: InFlightSessions | undefined;
 }
 
 /**
@@ -179,12 +183,30 @@ const linksGit = (registry: HandlerRegistry) => (event: FuelEvent): boolean =>
  * the default registry's do; docs/adr/010-pipelined-commit.md). The git-link lock and the
  * session rows, which consecutive batches and other workers share, are so held only while
  * Postgres runs the statements after them, never across a round trip to a worker that its
- * CPU cap may pause.
+ * CPU cap may pause. While it runs, its session starts and ends are known to the process's
+ * later batches (InFlightSessions), whose events inserts may run before this COMMIT.
  */
-async function fastPath(tx: TransactionSql, { events, registry, logger, known }: Batch): Promise<StoredBatch> {
-  const { items, workspaceIds } = await resolveItems(tx, events, known);
+async function fastPath(tx: TransactionSql, batch: Batch): Promise<StoredBatch> {
+  const { items, workspaceIds } = await resolveItems(tx, batch.events, batch.known);
+  const earlier = batch.inFlight?.known();
+  const leave = batch.inFlight?.enter(items);
+  try {
+    return await sendAll(tx, batch, items, workspaceIds, earlier);
+  } finally {
+    leave?.();
+  }
+}
+
+/** The fast path once the workspaces are resolved; `earlier`: the sessions of the process's other batches in flight. */
+async function sendAll(
+  tx: TransactionSql,
+  { registry, logger, known }: Batch,
+  items: StoredItem[],
+  workspaceIds: Map<string, string>,
+  earlier: SessionBounds | undefined,
+): Promise<StoredBatch> {
   const missing = known?.size ? missingWorkspaceIds(tx, [...new Set(workspaceIds.values())]) : Promise.resolve([]);
-  const inserting = insertEvents(tx, items, gitLinkGuesses(items, linksGit(registry)));
+  const inserting = insertEvents(tx, items, gitLinkGuesses(items, linksGit(registry), earlier));
   const [inserted, gone] = await Promise.all([inserting, missing]);
   if (gone.length > 0) throw new Error(`cached workspace ids with no row: ${gone.join(', ')}`);
   const stored = classifyInserted(items, inserted, workspaceIds);
