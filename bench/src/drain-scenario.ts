@@ -12,6 +12,8 @@ export interface DrainResult extends ScenarioOutcome {
   events: number;
   /** Entries acked before the clock started (0 without a warm-up). */
   warmUpEvents: number;
+  /** Every entry published, warm-up included: what the tables must hold. */
+  backlog: number;
   processes: number;
   batchSize: number;
   seconds: number;
@@ -134,6 +136,7 @@ export async function runDrain(shared: Shared, o: DrainOptions): Promise<DrainRe
       kind: o.kind,
       events: measured,
       warmUpEvents: ackedBefore,
+      backlog: o.backlog.length,
       processes: o.processes,
       batchSize: o.batchSize,
       seconds: Math.round(seconds * 1000) / 1000,

@@ -59,7 +59,7 @@ export function findAnomalies(drains: readonly DrainResult[], latencies: readonl
   // Equal backlogs must leave equal tables (digests ignore server-made ids and clock columns).
   const anomalies: string[] = [];
   const byEvents = new Map<number, DrainResult[]>();
-  for (const r of drains) byEvents.set(r.events, [...(byEvents.get(r.events) ?? []), r]);
+  for (const r of drains) byEvents.set(r.backlog, [...(byEvents.get(r.backlog) ?? []), r]);
   for (const group of byEvents.values()) {
     const [first, ...rest] = group;
     for (const r of rest) {
@@ -71,7 +71,7 @@ export function findAnomalies(drains: readonly DrainResult[], latencies: readonl
   }
   for (const r of [...drains, ...latencies]) {
     const label = r.label;
-    const expected = 'events' in r ? r.events : r.published + r.warmup.events;
+    const expected = 'backlog' in r ? r.backlog : r.published + r.warmup.events;
     if (r.checks.events !== expected) anomalies.push(`${label}: ${r.checks.events} rows in events, expected ${expected}`);
     if (r.checks.deadLetters > 0) anomalies.push(`${label}: ${r.checks.deadLetters} dead letters`);
     if (r.checks.handlerFailures > 0) anomalies.push(`${label}: ${r.checks.handlerFailures} rows in event_handler_failures`);
