@@ -10,8 +10,6 @@ export interface DrainResult extends ScenarioOutcome {
   kind: 'reference' | 'worker';
   /** Entries drained while the clock ran: the backlog less those acked in the warm-up. */
   events: number;
-  /** Entries acked before the clock started (0 without a warm-up). */
-  warmUpEvents: number;
   /** Every entry published, warm-up included: what the tables must hold. */
   backlog: number;
   processes: number;
@@ -135,7 +133,6 @@ export async function runDrain(shared: Shared, o: DrainOptions): Promise<DrainRe
       label: o.label,
       kind: o.kind,
       events: measured,
-      warmUpEvents: ackedBefore,
       backlog: o.backlog.length,
       processes: o.processes,
       batchSize: o.batchSize,

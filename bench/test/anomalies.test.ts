@@ -7,7 +7,6 @@ function drain(label: string, backlog: number, measured: number, digest: string,
     label,
     backlog,
     events: measured,
-    warmUpEvents: backlog - measured,
     checks: { events: stored, deadLetters: 0, handlerFailures: 0, digest: { events: digest } },
     processReports: [],
   } as unknown as DrainResult;

@@ -48,29 +48,32 @@ export function mergeBounds(all: Iterable<SessionBounds>): SessionBounds {
   const starts = new Map<string, BatchStart[]>();
   const ends = new Map<string, number>();
   for (const b of all) {
-    for (const [key, list] of b.starts) starts.set(key, [...(starts.get(key) ?? []), ...list]);
+    for (const [key, list] of b.starts) {
+      const merged = starts.get(key);
+      if (merged) merged.push(...list);
+      else starts.set(key, [...list]);
+    }
     for (const [id, ms] of b.ends) addEnd(ends, id, ms);
   }
   return { starts, ends };
 }
 
 /**
- * For each git event to link, the session among the batch's own starts (and `alsoKnown`'s:
- * the starts of this process's batches still in flight) that covers it by the rule (same
- * workspace and device, started at or before it, not ended before it by an end known here;
- * the latest started, then the higher id), or null. insertEvents weighs it against the
- * committed sessions, so a git event lands with its link even when its session starts in the
- * same batch or in one not committed yet (the session upsert runs after the insert). Only a
- * guess: the git insert computes the exact link under the lock and corrects the ones it gets
- * wrong, with an update of the events row that costs about what its insert did.
+ * For each git event to link, the session among `bounds` (by default the batch's own session
+ * events; on the fast path also those of the process's batches still in flight) that covers
+ * it by the rule (same workspace and device, started at or before it, not ended before it by
+ * an end known here; the latest started, then the higher id), or null. insertEvents weighs it
+ * against the committed sessions, so a git event lands with its link even when its session
+ * starts in the same batch or in one not committed yet (the session upsert runs after the
+ * insert). Only a guess: the git insert computes the exact link under the lock and corrects
+ * the ones it gets wrong, with an update of the events row that costs about what its insert did.
  */
 export function gitLinkGuesses(
   items: readonly StoredItem[],
   linked: (event: FuelEvent) => boolean,
-  alsoKnown?: SessionBounds,
+  bounds: SessionBounds = sessionBoundsOf(items),
 ): Map<string, LinkGuess | null> {
-  const own = sessionBoundsOf(items);
-  const { starts, ends } = alsoKnown ? mergeBounds([own, alsoKnown]) : own;
+  const { starts, ends } = bounds;
   const guesses = new Map<string, LinkGuess | null>();
   for (const { event, workspaceId } of items) {
     if (!linked(event)) continue;
@@ -95,18 +98,15 @@ export function gitLinkGuesses(
 export class InFlightSessions {
   private readonly batches = new Set<SessionBounds>();
 
-  /** Register a batch's bounds; the returned function removes them. */
-  enter(items: readonly StoredItem[]): () => void {
-    const bounds = sessionBoundsOf(items);
-    if (bounds.starts.size === 0 && bounds.ends.size === 0) return () => undefined;
-    this.batches.add(bounds);
-    return () => {
-      this.batches.delete(bounds);
-    };
-  }
-
-  /** Every batch in flight's bounds as one; undefined when there are none. */
-  known(): SessionBounds | undefined {
-    return this.batches.size === 0 ? undefined : mergeBounds(this.batches);
+  /**
+   * Register a batch's own bounds (sessionBoundsOf its items) while it is in flight; returns
+   * them merged with those of the batches already in flight, for its guesses, and the
+   * function that removes them.
+   */
+  enter(own: SessionBounds): { known: SessionBounds; leave: () => void } {
+    const known = this.batches.size === 0 ? own : mergeBounds([own, ...this.batches]);
+    if (own.starts.size === 0 && own.ends.size === 0) return { known, leave: () => undefined };
+    this.batches.add(own);
+    return { known, leave: () => void this.batches.delete(own) };
   }
 }

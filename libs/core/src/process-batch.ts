@@ -5,7 +5,7 @@ import { GIT_TYPES, SESSION_TYPES, type EventType, type FuelEvent } from './enve
 import { FuelCodeError, TransientError, toError } from './errors';
 import { isSendingAtOnce, type EventHandler, type HandlerItem, type HandlerRegistry } from './registry';
 import type { SightingsWriter } from './sightings-writer';
-import { gitLinkGuesses, type InFlightSessions, type SessionBounds } from './git-link-guess';
+import { gitLinkGuesses, sessionBoundsOf, type InFlightSessions, type SessionBounds } from './git-link-guess';
 import { insertEvents, recordHandlerFailure, recordPayloadFailures } from './sql/events';
 import { commitPipelined } from './sql/commit';
 import { lockGitKeys, relinkChangedSessions, type RelinkScope } from './sql/git-activity';
@@ -188,25 +188,25 @@ const linksGit = (registry: HandlerRegistry) => (event: FuelEvent): boolean =>
  */
 async function fastPath(tx: TransactionSql, batch: Batch): Promise<StoredBatch> {
   const { items, workspaceIds } = await resolveItems(tx, batch.events, batch.known);
-  const earlier = batch.inFlight?.known();
-  const leave = batch.inFlight?.enter(items);
+  const own = sessionBoundsOf(items);
+  const { known, leave } = batch.inFlight?.enter(own) ?? { known: own, leave: undefined };
   try {
-    return await sendAll(tx, batch, items, workspaceIds, earlier);
+    return await sendAll(tx, batch, items, workspaceIds, known);
   } finally {
     leave?.();
   }
 }
 
-/** The fast path once the workspaces are resolved; `earlier`: the sessions of the process's other batches in flight. */
+/** The fast path once the workspaces are resolved; `sessions`: the batch's and the process's other batches in flight. */
 async function sendAll(
   tx: TransactionSql,
   { registry, logger, known }: Batch,
   items: StoredItem[],
   workspaceIds: Map<string, string>,
-  earlier: SessionBounds | undefined,
+  sessions: SessionBounds,
 ): Promise<StoredBatch> {
   const missing = known?.size ? missingWorkspaceIds(tx, [...new Set(workspaceIds.values())]) : Promise.resolve([]);
-  const inserting = insertEvents(tx, items, gitLinkGuesses(items, linksGit(registry), earlier));
+  const inserting = insertEvents(tx, items, gitLinkGuesses(items, linksGit(registry), sessions));
   const [inserted, gone] = await Promise.all([inserting, missing]);
   if (gone.length > 0) throw new Error(`cached workspace ids with no row: ${gone.join(', ')}`);
   const stored = classifyInserted(items, inserted, workspaceIds);

@@ -1,6 +1,6 @@
 import { captureLogs, makeEvent, sessionEndEvent, sessionStartEvent, waitFor } from '@fuel-code/testing';
 import { createDefaultRegistry, InFlightSessions, processBatch } from '@fuel-code/core';
-import { gitLinkGuesses } from '../src/git-link-guess';
+import { gitLinkGuesses, sessionBoundsOf } from '../src/git-link-guess';
 import { GIT_LINK_LOCK_CLASS } from '../src/sql/git-activity';
 import type { StoredItem } from '../src/store-batch';
 import { gitCommit } from './arrangements';
@@ -23,24 +23,33 @@ const item = (input: Parameters<typeof parsed>[0]): StoredItem => ({ event: pars
 const isGit = (e: { type: string }) => e.type.startsWith('git.');
 
 describe('gitLinkGuesses with the sessions of batches in flight', () => {
+  /** What a batch of `batch` would guess with the given batches in flight. */
+  const guessIn = (inFlight: InFlightSessions, batch: StoredItem[]) => {
+    const { known, leave } = inFlight.enter(sessionBoundsOf(batch));
+    leave();
+    return known;
+  };
+
   it("takes a start from another batch, and honours that batch's end", () => {
     const inFlight = new InFlightSessions();
-    const leave = inFlight.enter([item(sessionStartEvent('s1', { ...where, timestamp: T('10:00') }))]);
+    const { leave } = inFlight.enter(sessionBoundsOf([item(sessionStartEvent('s1', { ...where, timestamp: T('10:00') }))]));
     const inside = item(gitCommit({ ...where, timestamp: T('10:15') }));
     expect(gitLinkGuesses([inside], isGit).get(inside.event.id)).toBeNull();
-    expect(gitLinkGuesses([inside], isGit, inFlight.known()).get(inside.event.id)).toEqual({ sessionId: 's1', at: T('10:00') });
+    expect(gitLinkGuesses([inside], isGit, guessIn(inFlight, [inside])).get(inside.event.id)).toEqual({ sessionId: 's1', at: T('10:00') });
 
-    const leaveEnd = inFlight.enter([item(sessionEndEvent('s1', { ...where, timestamp: T('10:10') }))]);
-    expect(gitLinkGuesses([inside], isGit, inFlight.known()).get(inside.event.id)).toBeNull();
-    leaveEnd();
+    const end = inFlight.enter(sessionBoundsOf([item(sessionEndEvent('s1', { ...where, timestamp: T('10:10') }))]));
+    expect(gitLinkGuesses([inside], isGit, guessIn(inFlight, [inside])).get(inside.event.id)).toBeNull();
+    end.leave();
     leave();
-    expect(inFlight.known()).toBeUndefined();
+    expect(guessIn(inFlight, [inside]).starts.size).toBe(0);
   });
 
   it('a batch with no session events registers nothing', () => {
     const inFlight = new InFlightSessions();
-    inFlight.enter([item(gitCommit({ ...where, timestamp: T('10:15') }))]);
-    expect(inFlight.known()).toBeUndefined();
+    const commit = item(gitCommit({ ...where, timestamp: T('10:15') }));
+    inFlight.enter(sessionBoundsOf([commit]));
+    const known = guessIn(inFlight, [commit]);
+    expect([known.starts.size, known.ends.size]).toEqual([0, 0]);
   });
 });
 
